@@ -1,0 +1,214 @@
+// Package bpmntest builds BPMN models for tests. The builder writes real
+// BPMN 2.0 XML (as a modeler would, without diagram) that tests parse with
+// bpmn.Parse, so every test also exercises the parser.
+package bpmntest
+
+import (
+	"fmt"
+	"html"
+	"strings"
+	"testing"
+
+	"github.com/batonbpm/baton/bpmn"
+)
+
+// Builder accumulates the contents of one process or sub-process.
+type Builder struct {
+	id     string
+	nodes  []*node
+	flows  []*flow
+	byID   map[string]*node
+	parent *Builder
+}
+
+type node struct {
+	id, kind string
+	attrs    []string
+	inner    []string
+	sub      *Builder
+}
+
+type flow struct {
+	id, from, to string
+	cond         string
+}
+
+// Opt adds an attribute or child element to a node.
+type Opt func(n *node)
+
+// Attr sets an attribute on the node, e.g. Attr("camunda:assignee", "demo").
+func Attr(name, value string) Opt {
+	return func(n *node) { n.attrs = append(n.attrs, fmt.Sprintf(`%s="%s"`, name, html.EscapeString(value))) }
+}
+
+// Inner adds raw XML inside the node, e.g. `<bpmn:terminateEventDefinition/>`.
+func Inner(xml string) Opt {
+	return func(n *node) { n.inner = append(n.inner, xml) }
+}
+
+// Link makes an intermediate event a link event with the given name.
+func Link(name string) Opt {
+	return Inner(fmt.Sprintf(`<bpmn:linkEventDefinition name="%s"/>`, html.EscapeString(name)))
+}
+
+// Terminate makes an end event a terminate end event.
+func Terminate() Opt { return Inner(`<bpmn:terminateEventDefinition/>`) }
+
+// Topic sets camunda:type="external" and camunda:topic on a service task.
+func Topic(topic string) Opt {
+	return func(n *node) {
+		Attr("camunda:type", "external")(n)
+		Attr("camunda:topic", topic)(n)
+	}
+}
+
+// Input adds a camunda:inputParameter; Output a camunda:outputParameter.
+func Input(name, value string) Opt {
+	return Inner(fmt.Sprintf(`<bpmn:extensionElements><camunda:inputOutput><camunda:inputParameter name="%s">%s</camunda:inputParameter></camunda:inputOutput></bpmn:extensionElements>`, name, html.EscapeString(value)))
+}
+
+// Output adds a camunda:outputParameter.
+func Output(name, value string) Opt {
+	return Inner(fmt.Sprintf(`<bpmn:extensionElements><camunda:inputOutput><camunda:outputParameter name="%s">%s</camunda:outputParameter></camunda:inputOutput></bpmn:extensionElements>`, name, html.EscapeString(value)))
+}
+
+// New starts a process with the given id.
+func New(id string) *Builder { return &Builder{id: id, byID: map[string]*node{}} }
+
+// Node adds a flow node of the given kind ("userTask", "parallelGateway", ...).
+func (b *Builder) Node(id, kind string, opts ...Opt) *Builder {
+	n := &node{id: id, kind: kind}
+	for _, o := range opts {
+		o(n)
+	}
+	b.nodes = append(b.nodes, n)
+	b.byID[id] = n
+	return b
+}
+
+// Start adds a none start event.
+func (b *Builder) Start(id string, opts ...Opt) *Builder { return b.Node(id, "startEvent", opts...) }
+
+// End adds an end event.
+func (b *Builder) End(id string, opts ...Opt) *Builder { return b.Node(id, "endEvent", opts...) }
+
+// Sub adds an embedded sub-process whose contents fn builds.
+func (b *Builder) Sub(id string, fn func(s *Builder), opts ...Opt) *Builder {
+	s := &Builder{id: id, byID: map[string]*node{}, parent: b}
+	fn(s)
+	b.Node(id, "subProcess", opts...)
+	b.byID[id].sub = s
+	return b
+}
+
+// Flow adds a sequence flow from one node to another with id "from-to".
+func (b *Builder) Flow(from, to string) *Builder {
+	b.flows = append(b.flows, &flow{id: from + "-" + to, from: from, to: to})
+	return b
+}
+
+// FlowIf adds a conditioned sequence flow.
+func (b *Builder) FlowIf(from, to, condition string) *Builder {
+	b.flows = append(b.flows, &flow{id: from + "-" + to, from: from, to: to, cond: condition})
+	return b
+}
+
+// Default adds a flow and makes it the default flow of its source.
+func (b *Builder) Default(from, to string) *Builder {
+	b.Flow(from, to)
+	n, ok := b.byID[from]
+	if !ok {
+		panic(fmt.Sprintf("bpmntest: Default from unknown node %q", from))
+	}
+	Attr("default", from+"-"+to)(n)
+	return b
+}
+
+// Chain adds flows between consecutive nodes.
+func (b *Builder) Chain(ids ...string) *Builder {
+	for i := 1; i < len(ids); i++ {
+		b.Flow(ids[i-1], ids[i])
+	}
+	return b
+}
+
+// XML returns the model as a BPMN document.
+func (b *Builder) XML() []byte {
+	var sb strings.Builder
+	sb.WriteString(`<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="Definitions_1" targetNamespace="http://bpmn.io/schema/bpmn">
+`)
+	fmt.Fprintf(&sb, "<bpmn:process id=%q isExecutable=\"true\">\n", b.id)
+	b.write(&sb)
+	sb.WriteString("</bpmn:process>\n</bpmn:definitions>\n")
+	return []byte(sb.String())
+}
+
+func (b *Builder) write(sb *strings.Builder) {
+	for _, n := range b.nodes {
+		fmt.Fprintf(sb, "<bpmn:%s id=%q", n.kind, n.id)
+		for _, a := range n.attrs {
+			sb.WriteString(" " + a)
+		}
+		sb.WriteString(">")
+		// Extension elements of several options are merged into one block.
+		var ext []string
+		for _, in := range n.inner {
+			if strings.HasPrefix(in, "<bpmn:extensionElements>") {
+				ext = append(ext, strings.TrimSuffix(strings.TrimPrefix(in, "<bpmn:extensionElements>"), "</bpmn:extensionElements>"))
+			}
+		}
+		if len(ext) > 0 {
+			sb.WriteString("<bpmn:extensionElements>" + mergeIO(ext) + "</bpmn:extensionElements>")
+		}
+		for _, in := range n.inner {
+			if !strings.HasPrefix(in, "<bpmn:extensionElements>") {
+				sb.WriteString(in)
+			}
+		}
+		if n.sub != nil {
+			sb.WriteString("\n")
+			n.sub.write(sb)
+		}
+		fmt.Fprintf(sb, "</bpmn:%s>\n", n.kind)
+	}
+	for _, f := range b.flows {
+		if f.cond == "" {
+			fmt.Fprintf(sb, "<bpmn:sequenceFlow id=%q sourceRef=%q targetRef=%q/>\n", f.id, f.from, f.to)
+			continue
+		}
+		fmt.Fprintf(sb, "<bpmn:sequenceFlow id=%q sourceRef=%q targetRef=%q><bpmn:conditionExpression xsi:type=\"bpmn:tFormalExpression\">%s</bpmn:conditionExpression></bpmn:sequenceFlow>\n",
+			f.id, f.from, f.to, html.EscapeString(f.cond))
+	}
+}
+
+// mergeIO joins several camunda:inputOutput blocks into one.
+func mergeIO(parts []string) string {
+	var io, other []string
+	for _, p := range parts {
+		if strings.HasPrefix(p, "<camunda:inputOutput>") {
+			io = append(io, strings.TrimSuffix(strings.TrimPrefix(p, "<camunda:inputOutput>"), "</camunda:inputOutput>"))
+		} else {
+			other = append(other, p)
+		}
+	}
+	s := strings.Join(other, "")
+	if len(io) > 0 {
+		s += "<camunda:inputOutput>" + strings.Join(io, "") + "</camunda:inputOutput>"
+	}
+	return s
+}
+
+// Definitions parses the model and fails t on any parse error or
+// error-severity problem.
+func (b *Builder) Definitions(t testing.TB) *bpmn.Definitions {
+	t.Helper()
+	d, err := bpmn.Parse(b.XML())
+	if err != nil {
+		t.Fatalf("parse built model: %v\n%s", err, b.XML())
+	}
+	if err := d.Err(); err != nil {
+		t.Fatalf("built model does not validate: %v\n%s", err, b.XML())
+	}
+	return d
+}

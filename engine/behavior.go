@@ -1,0 +1,198 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/batonbpm/baton/bpmn"
+)
+
+// behavior is the logic of one element kind. It records effects on the
+// command and never touches the Store.
+type behavior interface {
+	// activate runs when the element instance is activated: wait, or
+	// c.completeLater(ei).
+	activate(c *cmd, ei *ElementInstance) error
+	// complete runs when the element instance completes: map outputs and
+	// take outgoing flows with c.leave.
+	complete(c *cmd, ei *ElementInstance) error
+	// terminate cleans up what the element created (a user task, a job);
+	// children of a scope are terminated before it.
+	terminate(c *cmd, ei *ElementInstance) error
+}
+
+var behaviors = map[bpmn.Kind]behavior{
+	bpmn.KindStartEvent:             startEvent{},
+	bpmn.KindEndEvent:               endEvent{},
+	bpmn.KindIntermediateThrowEvent: throwEvent{},
+	bpmn.KindIntermediateCatchEvent: catchEvent{},
+	bpmn.KindTask:                   passTask{},
+	bpmn.KindManualTask:             passTask{},
+	bpmn.KindUserTask:               userTask{},
+	bpmn.KindReceiveTask:            receiveTask{},
+	bpmn.KindServiceTask:            serviceTask{},
+	bpmn.KindSendTask:               serviceTask{},
+	bpmn.KindBusinessRuleTask:       serviceTask{},
+	bpmn.KindScriptTask:             scriptTask{},
+	bpmn.KindExclusiveGateway:       exclusiveGateway{},
+	bpmn.KindParallelGateway:        parallelGateway{},
+	bpmn.KindInclusiveGateway:       inclusiveGateway{},
+	bpmn.KindSubProcess:             subProcess{},
+}
+
+// behaviorOf returns the behaviour of n, or one that raises an incident when
+// n uses something the engine does not execute yet.
+func behaviorOf(n *bpmn.FlowNode) behavior {
+	if why := Unsupported(n); why != "" {
+		return unsupported{why}
+	}
+	return behaviors[n.Kind]
+}
+
+// Unsupported tells why the engine cannot execute n yet, or "" when it can.
+// Deploying such a model gives a warning; reaching the element at run time
+// raises an incident naming the reason, never a silent wrong path.
+func Unsupported(n *bpmn.FlowNode) string {
+	if _, ok := behaviors[n.Kind]; !ok {
+		return fmt.Sprintf("%s elements are not executed yet", n.Kind)
+	}
+	if n.Loop != nil {
+		if n.Loop.MultiInstance {
+			return "multi-instance activities are not executed yet"
+		}
+		return "standard loops are not executed yet"
+	}
+	ek := n.EventKind()
+	switch n.Kind {
+	case bpmn.KindStartEvent:
+		if ek != bpmn.EventNone {
+			return fmt.Sprintf("%s start events are not executed yet", ek)
+		}
+	case bpmn.KindEndEvent:
+		if ek != bpmn.EventNone && ek != bpmn.EventTerminate {
+			return fmt.Sprintf("%s end events are not executed yet", ek)
+		}
+	case bpmn.KindIntermediateThrowEvent, bpmn.KindIntermediateCatchEvent:
+		if ek != bpmn.EventNone && ek != bpmn.EventLink {
+			return fmt.Sprintf("%s intermediate events are not executed yet", ek)
+		}
+		if n.Kind == bpmn.KindIntermediateCatchEvent && ek == bpmn.EventNone {
+			return "an intermediate catch event needs an event definition"
+		}
+	case bpmn.KindBusinessRuleTask:
+		if n.Task != nil && n.Task.Topic == nil && n.Task.DecisionRef != "" {
+			return "DMN decisions are not evaluated yet; give the task a job topic (camunda:topic or zeebe:taskDefinition)"
+		}
+	}
+	for _, m := range append(n.Inputs[:len(n.Inputs):len(n.Inputs)], n.Outputs...) {
+		if m.Unsupported != "" {
+			return fmt.Sprintf("mapping of %q: %s", m.Target, m.Unsupported)
+		}
+	}
+	return ""
+}
+
+// Check returns a warning for every element of d's executable processes that
+// the engine does not execute yet, and for modelled features it ignores.
+func Check(d *bpmn.Definitions) []bpmn.Problem {
+	var ps []bpmn.Problem
+	warn := func(n *bpmn.FlowNode, msg string) {
+		ps = append(ps, bpmn.Problem{Severity: bpmn.SeverityWarning, Line: n.Line, ElementID: n.ID, Kind: string(n.Kind), Message: msg})
+	}
+	var walk func(c *bpmn.Container)
+	walk = func(c *bpmn.Container) {
+		for _, n := range c.Nodes {
+			switch {
+			case n.Kind == bpmn.KindBoundaryEvent:
+				warn(n, "boundary events are not executed yet: the event will never fire")
+			case n.Kind == bpmn.KindEventSubProcess:
+				warn(n, "event sub-processes are not executed yet: it will never start")
+			case n.IsForCompensation:
+				warn(n, "compensation handlers are not executed yet")
+			default:
+				if why := Unsupported(n); why != "" {
+					warn(n, why+"; reaching it raises an incident")
+				}
+			}
+			if n.Async.Before || n.Async.After {
+				warn(n, "asynchronous continuations are not executed yet: the element runs in the command that reaches it")
+			}
+			if n.Children != nil && n.Kind != bpmn.KindEventSubProcess {
+				walk(n.Children)
+			}
+		}
+	}
+	for _, p := range d.ExecutableProcesses() {
+		walk(&p.Container)
+	}
+	return ps
+}
+
+// unsupported raises an incident when its element is reached.
+type unsupported struct{ why string }
+
+func (u unsupported) activate(c *cmd, ei *ElementInstance) error {
+	return &IncidentError{ElementID: ei.ElementID, Type: "unsupported", Reason: u.why}
+}
+func (u unsupported) complete(c *cmd, ei *ElementInstance) error  { return u.activate(c, ei) }
+func (u unsupported) terminate(c *cmd, ei *ElementInstance) error { return nil }
+
+// passThrough is the part of every behaviour that completes at once and
+// leaves on the selected outgoing flows.
+type passThrough struct{}
+
+func (passThrough) activate(c *cmd, ei *ElementInstance) error {
+	c.completeLater(ei)
+	return nil
+}
+
+func (passThrough) complete(c *cmd, ei *ElementInstance) error {
+	flows, err := c.outgoing(ei)
+	if err != nil {
+		return err
+	}
+	return c.leave(ei, flows)
+}
+
+func (passThrough) terminate(c *cmd, ei *ElementInstance) error { return nil }
+
+// outgoing selects the flows an activity or event leaves on (BPMN 2.0.2
+// §13.2.1): every unconditioned flow and every conditioned flow whose
+// condition holds; the default flow only when no other is taken. When the
+// node has outgoing flows and none is selected, that is an incident.
+func (c *cmd) outgoing(ei *ElementInstance) ([]*bpmn.SequenceFlow, error) {
+	n := ei.node
+	plain := n.Default == nil
+	for _, f := range n.Outgoing {
+		if f.Condition != nil {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return n.Outgoing, nil
+	}
+	var out []*bpmn.SequenceFlow
+	for _, f := range n.Outgoing {
+		if f == n.Default {
+			continue
+		}
+		if f.Condition != nil {
+			ok, err := c.condition(ei, f)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+		}
+		out = append(out, f)
+	}
+	if len(out) == 0 && n.Default != nil {
+		out = append(out, n.Default)
+	}
+	if len(out) == 0 {
+		return nil, &IncidentError{ElementID: n.ID, Type: IncidentConditionNoMatch,
+			Reason: "no outgoing sequence flow condition is true and there is no default flow"}
+	}
+	return out, nil
+}

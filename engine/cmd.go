@@ -1,0 +1,514 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/batonbpm/baton/bpmn"
+)
+
+// kindProcess is the Kind of a process instance's own element instance.
+const kindProcess bpmn.Kind = "process"
+
+// Phases an incident can stop an element in; a retry runs the phase again.
+const (
+	phaseActivate = "activate"
+	phaseComplete = "complete"
+)
+
+type stepKind uint8
+
+const (
+	stepActivate stepKind = iota + 1
+	stepComplete
+)
+
+// step is one unit of work of a command's queue.
+type step struct {
+	kind stepKind
+	ei   *ElementInstance
+}
+
+// cmd is one command in progress: the instance state it loaded, the changes
+// it made and its work queue. Behaviours record their effects on it; only
+// save touches the Store.
+type cmd struct {
+	e    *Engine
+	ctx  context.Context
+	tx   Store
+	info *CommandInfo
+	now  time.Time
+	m    *model
+
+	inst    *Instance
+	created bool
+	prevRev int64
+
+	eis       []*ElementInstance
+	vars      []*Variable
+	tasks     []*UserTask
+	jobs      []*Job
+	incidents []*Incident
+	joins     []*JoinToken
+	history   []HistoryEvent
+
+	queue []step
+	// joinsToTry collects joins that received tokens while a node takes
+	// its outgoing flows; they are tried after all flows are taken, so that
+	// tokens in transit from the same split count.
+	joinsToTry []*bpmn.FlowNode
+}
+
+// historyCapDefault is the history capacity a command starts with: enough
+// for a short process run in one command without growing the slice.
+const historyCapDefault = 48
+
+type ctxKey struct{}
+
+// WithCommandInfo returns a context whose commands are recorded in history as
+// done by actor, for the request requestID.
+func WithCommandInfo(ctx context.Context, actor, requestID string) context.Context {
+	return context.WithValue(ctx, ctxKey{}, CommandInfo{Actor: actor, RequestID: requestID})
+}
+
+func (e *Engine) newCmd(ctx context.Context, tx Store, name string, m *model) *cmd {
+	info, _ := ctx.Value(ctxKey{}).(CommandInfo)
+	info.Name = name
+	return &cmd{e: e, ctx: ctx, tx: tx, info: &info, now: e.cfg.NowFunc().UTC(), m: m,
+		history: make([]HistoryEvent, 0, historyCapDefault)}
+}
+
+// load takes the state an InstanceLock returned.
+func (c *cmd) load(st *LiveState) error {
+	c.inst = st.Instance
+	c.prevRev = st.Instance.Revision
+	c.eis = st.ElementInstances
+	for _, ei := range c.eis {
+		ei.dirty = false
+		if ei.Kind == kindProcess {
+			continue
+		}
+		ei.node = c.m.defs.Node(ei.ElementID)
+		if ei.node == nil {
+			return fmt.Errorf("instance %d: expected element %q in definition %s v%d, but it is missing", c.inst.ID, ei.ElementID, c.m.def.Key, c.m.def.Version)
+		}
+	}
+	c.vars, c.tasks, c.jobs, c.incidents, c.joins = st.Variables, st.UserTasks, st.Jobs, st.Incidents, st.JoinTokens
+	// Rows read are clean: only what this command changes is saved.
+	for _, v := range c.vars {
+		v.dirty = false
+	}
+	for _, t := range c.tasks {
+		t.dirty = false
+	}
+	for _, j := range c.jobs {
+		j.dirty = false
+	}
+	for _, in := range c.incidents {
+		in.dirty = false
+	}
+	for _, jt := range c.joins {
+		jt.dirty = false
+	}
+	return nil
+}
+
+// save writes every changed row and the history of the command.
+func (c *cmd) save() error {
+	c.inst.Revision = c.prevRev + 1
+	ch := &InstanceChanges{Instance: c.inst, Created: c.created, PrevRevision: c.prevRev, History: c.history}
+	for _, ei := range c.eis {
+		if ei.dirty {
+			ch.ElementInstances = append(ch.ElementInstances, ei)
+		}
+	}
+	for _, v := range c.vars {
+		if v.dirty {
+			ch.Variables = append(ch.Variables, v)
+		}
+	}
+	for _, t := range c.tasks {
+		if t.dirty {
+			ch.UserTasks = append(ch.UserTasks, t)
+		}
+	}
+	for _, j := range c.jobs {
+		if j.dirty {
+			ch.Jobs = append(ch.Jobs, j)
+		}
+	}
+	for _, in := range c.incidents {
+		if in.dirty {
+			ch.Incidents = append(ch.Incidents, in)
+		}
+	}
+	for _, jt := range c.joins {
+		if jt.dirty {
+			ch.JoinTokens = append(ch.JoinTokens, jt)
+		}
+	}
+	if err := c.tx.InstanceSave(c.ctx, ch); err != nil {
+		return fmt.Errorf("save instance %d: %w", c.inst.ID, err)
+	}
+	return nil
+}
+
+func (c *cmd) newID() (int64, error) { return c.e.newID(c.ctx) }
+
+// record appends a history event about an element instance.
+func (c *cmd) record(ei *ElementInstance, t EventType, detail string) {
+	c.history = append(c.history, HistoryEvent{InstanceID: c.inst.ID, ElementInstanceID: ei.ID, ElementID: ei.ElementID,
+		Type: t, Time: c.now, Detail: detail, Command: c.info})
+}
+
+// legal lists the lifecycle transitions an element instance may make.
+var legal = map[[2]ElementState]bool{
+	{ElementActivating, ElementActivated}:   true,
+	{ElementActivated, ElementCompleting}:   true,
+	{ElementCompleting, ElementCompleted}:   true,
+	{ElementActivating, ElementTerminating}: true,
+	{ElementActivated, ElementTerminating}:  true,
+	{ElementCompleting, ElementTerminating}: true,
+	{ElementTerminating, ElementTerminated}: true,
+}
+
+var stateEvent = map[ElementState]EventType{
+	ElementActivating:  EventActivating,
+	ElementActivated:   EventActivated,
+	ElementCompleting:  EventCompleting,
+	ElementCompleted:   EventCompleted,
+	ElementTerminating: EventTerminating,
+	ElementTerminated:  EventTerminated,
+}
+
+// transition moves ei to state to and records it; an illegal move is a bug
+// and fails the command.
+func (c *cmd) transition(ei *ElementInstance, to ElementState) error {
+	if !legal[[2]ElementState{ei.State, to}] {
+		return fmt.Errorf("element %q (instance %d): expected a legal lifecycle transition, but got %s → %s", ei.ElementID, ei.ID, ei.State, to)
+	}
+	ei.State = to
+	ei.dirty = true
+	if !to.Live() {
+		ei.EndedAt = c.now
+	}
+	c.record(ei, stateEvent[to], "")
+	return nil
+}
+
+// eiByID returns the element instance with the given id, or nil.
+func (c *cmd) eiByID(id int64) *ElementInstance {
+	for _, ei := range c.eis {
+		if ei.ID == id {
+			return ei
+		}
+	}
+	return nil
+}
+
+// activate creates an element instance of n in scope and queues its activation.
+func (c *cmd) activate(n *bpmn.FlowNode, scope *ElementInstance, via *bpmn.SequenceFlow) (*ElementInstance, error) {
+	id, err := c.newID()
+	if err != nil {
+		return nil, err
+	}
+	ei := &ElementInstance{ID: id, InstanceID: c.inst.ID, ScopeID: scope.ID, ElementID: n.ID, Kind: n.Kind,
+		State: ElementActivating, CreatedAt: c.now, node: n, dirty: true}
+	if via != nil {
+		ei.IncomingFlow = via.ID
+	}
+	c.eis = append(c.eis, ei)
+	c.record(ei, EventActivating, "")
+	c.queue = append(c.queue, step{kind: stepActivate, ei: ei})
+	return ei, nil
+}
+
+// completeLater queues the completion of ei.
+func (c *cmd) completeLater(ei *ElementInstance) {
+	c.queue = append(c.queue, step{kind: stepComplete, ei: ei})
+}
+
+// drain runs queued steps until every token waits. Business failures become
+// incidents; any other error fails the command.
+func (c *cmd) drain() error {
+	for i := 0; i < len(c.queue); i++ {
+		st := c.queue[i]
+		var err error
+		phase := phaseActivate
+		switch st.kind {
+		case stepActivate:
+			err = c.runActivate(st.ei)
+		case stepComplete:
+			phase = phaseComplete
+			err = c.runComplete(st.ei)
+		}
+		if err != nil {
+			var inc *IncidentError
+			if !errors.As(err, &inc) {
+				return err
+			}
+			if err := c.raise(st.ei, phase, inc, 0); err != nil {
+				return err
+			}
+		}
+	}
+	c.queue = c.queue[:0]
+	return nil
+}
+
+func (c *cmd) runActivate(ei *ElementInstance) error {
+	if ei.State != ElementActivating && ei.State != ElementActivated {
+		return nil // terminated while queued
+	}
+	if ei.State == ElementActivating {
+		if err := c.applyInputs(ei); err != nil {
+			return err
+		}
+		if err := c.transition(ei, ElementActivated); err != nil {
+			return err
+		}
+	}
+	return behaviorOf(ei.node).activate(c, ei)
+}
+
+func (c *cmd) runComplete(ei *ElementInstance) error {
+	switch ei.State {
+	case ElementActivated:
+		if err := c.transition(ei, ElementCompleting); err != nil {
+			return err
+		}
+	case ElementCompleting: // a retry
+	default:
+		return nil // terminated while queued
+	}
+	if ei.Kind == kindProcess {
+		return c.finishProcess(ei)
+	}
+	return behaviorOf(ei.node).complete(c, ei)
+}
+
+// raise stores an incident on ei: the element stops in its phase until the
+// incident is retried; the rest of the instance goes on.
+func (c *cmd) raise(ei *ElementInstance, phase string, inc *IncidentError, jobID int64) error {
+	id, err := c.newID()
+	if err != nil {
+		return err
+	}
+	ei.Phase = phase
+	ei.dirty = true
+	c.incidents = append(c.incidents, &Incident{ID: id, InstanceID: c.inst.ID, ElementInstanceID: ei.ID, ElementID: ei.ElementID,
+		Type: inc.Type, Message: inc.Reason, JobID: jobID, State: IncidentOpen, CreatedAt: c.now, dirty: true})
+	c.record(ei, EventIncidentCreated, inc.Reason)
+	return nil
+}
+
+// leave completes ei and takes flows: the end of every behaviour's complete.
+// Output mappings run first; then joins that received tokens are tried, and
+// the scope completes if nothing in it is left.
+func (c *cmd) leave(ei *ElementInstance, flows []*bpmn.SequenceFlow) error {
+	if err := c.applyOutputs(ei); err != nil {
+		return err
+	}
+	if err := c.transition(ei, ElementCompleted); err != nil {
+		return err
+	}
+	c.dropLocals(ei.ID)
+	scope := c.eiByID(ei.ScopeID)
+	for _, f := range flows {
+		if err := c.takeFlow(f, scope); err != nil {
+			return err
+		}
+	}
+	return c.settle(scope)
+}
+
+// settle runs after a token left scope: it tries the joins that got tokens,
+// re-checks waiting inclusive joins (a token that can no longer reach one may
+// release it), and completes the scope when nothing in it is left.
+func (c *cmd) settle(scope *ElementInstance) error {
+	joins := c.joinsToTry
+	c.joinsToTry = c.joinsToTry[:0]
+	for _, g := range joins {
+		if err := c.tryJoin(scope, g); err != nil {
+			return err
+		}
+	}
+	for _, jt := range c.joins {
+		if jt.Count > 0 && jt.ScopeID == scope.ID {
+			if g := c.m.defs.Node(jt.ElementID); g != nil && g.Kind == bpmn.KindInclusiveGateway {
+				if err := c.tryJoin(scope, g); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return c.checkScope(scope)
+}
+
+// checkScope completes scope when no element instance lives in it and no
+// token waits at a join in it (BPMN 2.0.2 §13.2: a sub-process whose tokens
+// have all ended completes, end event or not).
+func (c *cmd) checkScope(scope *ElementInstance) error {
+	if scope.State != ElementActivated {
+		return nil
+	}
+	for _, ei := range c.eis {
+		if ei.ScopeID == scope.ID && ei.State.Live() {
+			return nil
+		}
+	}
+	for _, jt := range c.joins {
+		if jt.ScopeID == scope.ID && jt.Count > 0 {
+			return nil
+		}
+	}
+	c.completeLater(scope)
+	return nil
+}
+
+// takeFlow moves a token along f inside scope.
+func (c *cmd) takeFlow(f *bpmn.SequenceFlow, scope *ElementInstance) error {
+	c.history = append(c.history, HistoryEvent{InstanceID: c.inst.ID, ElementInstanceID: scope.ID, ElementID: f.ID,
+		Type: EventFlowTaken, Time: c.now, Command: c.info})
+	t := f.Target
+	if isJoin(t) {
+		c.addJoinToken(scope, t, f)
+		c.joinsToTry = append(c.joinsToTry, t)
+		return nil
+	}
+	_, err := c.activate(t, scope, f)
+	return err
+}
+
+// isJoin tells a gateway that waits for tokens on several incoming flows.
+func isJoin(n *bpmn.FlowNode) bool {
+	return (n.Kind == bpmn.KindParallelGateway || n.Kind == bpmn.KindInclusiveGateway) && len(n.Incoming) > 1
+}
+
+func (c *cmd) joinToken(scope *ElementInstance, g *bpmn.FlowNode, f *bpmn.SequenceFlow) *JoinToken {
+	for _, jt := range c.joins {
+		if jt.ScopeID == scope.ID && jt.ElementID == g.ID && jt.FlowID == f.ID {
+			return jt
+		}
+	}
+	return nil
+}
+
+func (c *cmd) addJoinToken(scope *ElementInstance, g *bpmn.FlowNode, f *bpmn.SequenceFlow) {
+	jt := c.joinToken(scope, g, f)
+	if jt == nil {
+		jt = &JoinToken{InstanceID: c.inst.ID, ScopeID: scope.ID, ElementID: g.ID, FlowID: f.ID}
+		c.joins = append(c.joins, jt)
+	}
+	jt.Count++
+	jt.dirty = true
+}
+
+// tryJoin fires join g in scope when its condition holds: a parallel join
+// when every incoming flow has a token; an inclusive join when at least one
+// has and no token in the scope can still reach it.
+func (c *cmd) tryJoin(scope *ElementInstance, g *bpmn.FlowNode) error {
+	if scope.State != ElementActivated {
+		return nil
+	}
+	arrived := 0
+	for _, f := range g.Incoming {
+		if jt := c.joinToken(scope, g, f); jt != nil && jt.Count > 0 {
+			arrived++
+		}
+	}
+	switch g.Kind {
+	case bpmn.KindParallelGateway:
+		if arrived < len(g.Incoming) {
+			return nil
+		}
+	case bpmn.KindInclusiveGateway:
+		if arrived == 0 || c.canStillReach(scope, g) {
+			return nil
+		}
+	}
+	for _, f := range g.Incoming {
+		if jt := c.joinToken(scope, g, f); jt != nil && jt.Count > 0 {
+			jt.Count--
+			jt.dirty = true
+		}
+	}
+	_, err := c.activate(g, scope, nil)
+	return err
+}
+
+// canStillReach tells whether a token in scope, other than those waiting at
+// g, can still arrive at g: a live element instance, or tokens waiting at
+// another join, from which a path leads to g.
+func (c *cmd) canStillReach(scope *ElementInstance, g *bpmn.FlowNode) bool {
+	reach := c.m.reach[g]
+	for _, ei := range c.eis {
+		if ei.ScopeID == scope.ID && ei.State.Live() && ei.node != nil && ei.node != g && reach[ei.node.Index] {
+			return true
+		}
+	}
+	for _, jt := range c.joins {
+		if jt.ScopeID == scope.ID && jt.Count > 0 && jt.ElementID != g.ID {
+			if n := c.m.defs.Node(jt.ElementID); n != nil && reach[n.Index] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// terminate ends ei and, first, everything inside it.
+func (c *cmd) terminate(ei *ElementInstance) error {
+	if !ei.State.Live() || ei.State == ElementTerminating {
+		return nil
+	}
+	if err := c.transition(ei, ElementTerminating); err != nil {
+		return err
+	}
+	if err := c.terminateChildren(ei); err != nil {
+		return err
+	}
+	if ei.node != nil {
+		if err := behaviorOf(ei.node).terminate(c, ei); err != nil {
+			return err
+		}
+	}
+	for _, in := range c.incidents {
+		if in.ElementInstanceID == ei.ID && in.State == IncidentOpen {
+			in.State, in.ResolvedAt, in.dirty = IncidentResolved, c.now, true
+			c.record(ei, EventIncidentResolved, "element terminated")
+		}
+	}
+	c.dropLocals(ei.ID)
+	return c.transition(ei, ElementTerminated)
+}
+
+// terminateChildren terminates every live element instance in scope and
+// drops the tokens waiting at its joins.
+func (c *cmd) terminateChildren(scope *ElementInstance) error {
+	for i := 0; i < len(c.eis); i++ {
+		if ch := c.eis[i]; ch.ScopeID == scope.ID && ch.State.Live() {
+			if err := c.terminate(ch); err != nil {
+				return err
+			}
+		}
+	}
+	for _, jt := range c.joins {
+		if jt.ScopeID == scope.ID && jt.Count > 0 {
+			jt.Count, jt.dirty = 0, true
+		}
+	}
+	return nil
+}
+
+// finishProcess completes the process instance.
+func (c *cmd) finishProcess(ei *ElementInstance) error {
+	if err := c.transition(ei, ElementCompleted); err != nil {
+		return err
+	}
+	c.inst.State = InstanceCompleted
+	c.inst.EndedAt = c.now
+	return nil
+}

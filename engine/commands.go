@@ -1,0 +1,376 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/batonbpm/baton/bpmn"
+)
+
+// StartParams are the arguments of Start.
+type StartParams struct {
+	// Key starts the latest version of the process with this id, or
+	// Version when it is above 0. DefinitionID, when set, wins over both.
+	Key          string
+	Version      int
+	DefinitionID int64
+	// Vars are the instance's initial variables.
+	Vars        Vars
+	BusinessKey string
+}
+
+// Start creates a process instance and runs it until every token waits. It
+// returns the instance as committed. An unknown key is ErrNotFound; bad
+// variables are ErrInvalid.
+func (e *Engine) Start(ctx context.Context, p *StartParams) (*Instance, error) {
+	def, err := e.definitionFor(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", p.Key, err)
+	}
+	m, err := e.model(def)
+	if err != nil {
+		return nil, err
+	}
+	start := m.proc.NoneStart()
+	if start == nil {
+		return nil, &InvalidError{Field: "process " + def.Key, Reason: "it has no none start event; it can only be started by an event"}
+	}
+	vars, err := NormalizeVars(p.Vars)
+	if err != nil {
+		return nil, err
+	}
+	var inst *Instance
+	err = e.store.Tx(ctx, func(tx Store) error {
+		c := e.newCmd(ctx, tx, "start", m)
+		id, err := c.newID()
+		if err != nil {
+			return err
+		}
+		c.inst = &Instance{ID: id, DefinitionID: def.ID, Key: def.Key, Version: def.Version, BusinessKey: p.BusinessKey,
+			State: InstanceActive, StartedAt: c.now}
+		c.created = true
+		proc := &ElementInstance{ID: id, InstanceID: id, ElementID: def.Key, Kind: kindProcess, State: ElementActivating, CreatedAt: c.now, dirty: true}
+		c.eis = append(c.eis, proc)
+		c.record(proc, EventActivating, "")
+		if err := c.transition(proc, ElementActivated); err != nil {
+			return err
+		}
+		c.setVars(id, vars)
+		if h := start.Human; h != nil && h.Initiator != "" && c.info.Actor != "" {
+			c.setLocal(id, h.Initiator, c.info.Actor)
+		}
+		if _, err := c.activate(start, proc, nil); err != nil {
+			return err
+		}
+		if err := c.drain(); err != nil {
+			return err
+		}
+		inst = c.inst
+		return c.save()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return inst, nil
+}
+
+// onInstance runs fn as a command on a locked, active instance.
+func (e *Engine) onInstance(ctx context.Context, name string, instanceID int64, fn func(c *cmd) error) error {
+	return e.store.Tx(ctx, func(tx Store) error {
+		st, err := tx.InstanceLock(ctx, instanceID)
+		if err != nil {
+			return err
+		}
+		m, err := e.modelByID(ctx, tx, st.Instance.DefinitionID)
+		if err != nil {
+			return err
+		}
+		c := e.newCmd(ctx, tx, name, m)
+		if err := c.load(st); err != nil {
+			return err
+		}
+		if c.inst.State != InstanceActive {
+			return &ConflictError{Reason: fmt.Sprintf("process instance %d is %s", instanceID, c.inst.State)}
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+		if err := c.drain(); err != nil {
+			return err
+		}
+		return c.save()
+	})
+}
+
+func (e *Engine) modelByID(ctx context.Context, tx Store, defID int64) (*model, error) {
+	if m, ok := e.models.Load(defID); ok {
+		return m.(*model), nil
+	}
+	def, err := tx.DefinitionGet(ctx, defID)
+	if err != nil {
+		return nil, fmt.Errorf("definition %d: %w", defID, err)
+	}
+	return e.model(def)
+}
+
+// CompleteUserTask completes an open user task with variables, which are
+// written where they exist in the task's scope chain, else on the instance.
+// A task that is already completed or canceled is ErrConflict.
+func (e *Engine) CompleteUserTask(ctx context.Context, taskID int64, vars Vars) error {
+	vs, err := NormalizeVars(vars)
+	if err != nil {
+		return err
+	}
+	t, err := e.store.UserTaskGet(ctx, taskID)
+	if err != nil {
+		return fmt.Errorf("complete task %d: %w", taskID, err)
+	}
+	err = e.onInstance(ctx, "completeUserTask", t.InstanceID, func(c *cmd) error {
+		var task *UserTask
+		for _, x := range c.tasks {
+			if x.ID == taskID {
+				task = x
+			}
+		}
+		if task == nil || task.State != TaskCreated {
+			return &ConflictError{Reason: fmt.Sprintf("user task %d is already %s", taskID, t.State)}
+		}
+		ei := c.eiByID(task.ElementInstanceID)
+		if ei == nil || ei.State != ElementActivated {
+			return &ConflictError{Reason: fmt.Sprintf("user task %d: its element is not waiting", taskID)}
+		}
+		c.setVars(ei.ID, vs)
+		task.State, task.EndedAt, task.dirty = TaskCompleted, c.now, true
+		c.record(ei, EventUserTaskCompleted, "")
+		c.completeLater(ei)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("complete task %d: %w", taskID, err)
+	}
+	return nil
+}
+
+// jobCommand runs fn on an active job of a waiting task.
+func (e *Engine) jobCommand(ctx context.Context, name string, jobID int64, fn func(c *cmd, ei *ElementInstance, j *Job) error) error {
+	j, err := e.store.JobGet(ctx, jobID)
+	if err != nil {
+		return fmt.Errorf("%s job %d: %w", name, jobID, err)
+	}
+	err = e.onInstance(ctx, name, j.InstanceID, func(c *cmd) error {
+		var job *Job
+		for _, x := range c.jobs {
+			if x.ID == jobID {
+				job = x
+			}
+		}
+		if job == nil || job.State != JobActive {
+			return &ConflictError{Reason: fmt.Sprintf("job %d is %s", jobID, j.State)}
+		}
+		ei := c.eiByID(job.ElementInstanceID)
+		if ei == nil || ei.State != ElementActivated {
+			return &ConflictError{Reason: fmt.Sprintf("job %d: its element is not waiting", jobID)}
+		}
+		return fn(c, ei, job)
+	})
+	if err != nil {
+		return fmt.Errorf("%s job %d: %w", name, jobID, err)
+	}
+	return nil
+}
+
+// CompleteJob completes a job with variables and its task goes on. A job
+// that is not active is ErrConflict.
+func (e *Engine) CompleteJob(ctx context.Context, jobID int64, vars Vars) error {
+	vs, err := NormalizeVars(vars)
+	if err != nil {
+		return err
+	}
+	return e.jobCommand(ctx, "complete", jobID, func(c *cmd, ei *ElementInstance, j *Job) error {
+		return c.jobDone(ei, j, vs)
+	})
+}
+
+// FailJobParams are the arguments of FailJob.
+type FailJobParams struct {
+	Message, Details string
+	// Retries is how many attempts are left; at 0 the job becomes an incident.
+	Retries int
+}
+
+// FailJob records a failed attempt of a job. With no retries left the job
+// becomes an incident.
+func (e *Engine) FailJob(ctx context.Context, jobID int64, p *FailJobParams) error {
+	if p.Retries < 0 {
+		return &InvalidError{Field: "retries", Reason: "must not be negative"}
+	}
+	return e.jobCommand(ctx, "fail", jobID, func(c *cmd, ei *ElementInstance, j *Job) error {
+		_, err := c.jobFailed(ei, j, p.Message, p.Details, p.Retries)
+		return err
+	})
+}
+
+// ThrowJobError throws a BPMN error from the task of a job.
+func (e *Engine) ThrowJobError(ctx context.Context, jobID int64, be *BPMNError) error {
+	if be.Code == "" {
+		return &InvalidError{Field: "error code", Reason: "must not be empty"}
+	}
+	return e.jobCommand(ctx, "throwError", jobID, func(c *cmd, ei *ElementInstance, j *Job) error {
+		return c.jobBPMNError(ei, j, be)
+	})
+}
+
+// TriggerParams are the arguments of Trigger.
+type TriggerParams struct {
+	InstanceID int64
+	// ElementID is the waiting element (a receive task); ElementInstanceID
+	// picks one instance of it when several wait.
+	ElementID         string
+	ElementInstanceID int64
+	Vars              Vars
+}
+
+// Trigger continues a waiting receive task with variables.
+func (e *Engine) Trigger(ctx context.Context, p *TriggerParams) error {
+	vs, err := NormalizeVars(p.Vars)
+	if err != nil {
+		return err
+	}
+	return e.onInstance(ctx, "trigger", p.InstanceID, func(c *cmd) error {
+		var found []*ElementInstance
+		for _, ei := range c.eis {
+			if ei.State == ElementActivated && ei.Kind == bpmn.KindReceiveTask &&
+				(p.ElementInstanceID == 0 || ei.ID == p.ElementInstanceID) && (p.ElementID == "" || ei.ElementID == p.ElementID) {
+				found = append(found, ei)
+			}
+		}
+		switch {
+		case len(found) == 0:
+			return &NotFoundError{What: "waiting receive task", ID: fmt.Sprintf("%s in instance %d", p.ElementID, p.InstanceID)}
+		case len(found) > 1:
+			return &ConflictError{Reason: fmt.Sprintf("%d instances of %q wait; give the element instance id", len(found), p.ElementID)}
+		}
+		if c.hasIncident(found[0].ID) {
+			return &ConflictError{Reason: fmt.Sprintf("%q has an open incident", found[0].ElementID)}
+		}
+		c.setVars(found[0].ID, vs)
+		c.completeLater(found[0])
+		return nil
+	})
+}
+
+func (c *cmd) hasIncident(eiID int64) bool {
+	for _, in := range c.incidents {
+		if in.ElementInstanceID == eiID && in.State == IncidentOpen {
+			return true
+		}
+	}
+	return false
+}
+
+// SetVariablesParams are the arguments of SetVariables.
+type SetVariablesParams struct {
+	InstanceID int64
+	// ScopeID is the element instance whose scope receives the variables;
+	// 0 means the process instance.
+	ScopeID int64
+	// Local writes into ScopeID itself instead of where each variable exists.
+	Local bool
+	Vars  Vars
+}
+
+// SetVariables writes variables into a live instance.
+func (e *Engine) SetVariables(ctx context.Context, p *SetVariablesParams) error {
+	vs, err := NormalizeVars(p.Vars)
+	if err != nil {
+		return err
+	}
+	return e.onInstance(ctx, "setVariables", p.InstanceID, func(c *cmd) error {
+		scope := p.ScopeID
+		if scope == 0 {
+			scope = c.inst.ID
+		}
+		if ei := c.eiByID(scope); ei == nil || !ei.State.Live() {
+			return &NotFoundError{What: "live scope", ID: fmt.Sprint(scope)}
+		}
+		if p.Local {
+			for _, n := range vs.Names() {
+				c.setLocal(scope, n, vs[n])
+			}
+			return nil
+		}
+		c.setVars(scope, vs)
+		return nil
+	})
+}
+
+// RetryIncident resolves an open incident and runs the failed element's
+// phase again. For a job incident the job gets retries (at least 1) first.
+// A resolved incident is ErrConflict.
+func (e *Engine) RetryIncident(ctx context.Context, incidentID int64, retries int) error {
+	in, err := e.store.IncidentGet(ctx, incidentID)
+	if err != nil {
+		return fmt.Errorf("retry incident %d: %w", incidentID, err)
+	}
+	err = e.onInstance(ctx, "retryIncident", in.InstanceID, func(c *cmd) error {
+		var inc *Incident
+		for _, x := range c.incidents {
+			if x.ID == incidentID && x.State == IncidentOpen {
+				inc = x
+			}
+		}
+		if inc == nil {
+			return &ConflictError{Reason: fmt.Sprintf("incident %d is not open", incidentID)}
+		}
+		ei := c.eiByID(inc.ElementInstanceID)
+		if ei == nil || !ei.State.Live() {
+			return &ConflictError{Reason: fmt.Sprintf("incident %d: its element instance is gone", incidentID)}
+		}
+		inc.State, inc.ResolvedAt, inc.dirty = IncidentResolved, c.now, true
+		c.record(ei, EventIncidentResolved, "")
+		if inc.JobID != 0 {
+			return c.retryJob(ei, inc.JobID, max(retries, 1))
+		}
+		if ei.Phase == phaseComplete {
+			c.completeLater(ei)
+		} else {
+			c.queue = append(c.queue, step{kind: stepActivate, ei: ei})
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("retry incident %d: %w", incidentID, err)
+	}
+	return nil
+}
+
+func (c *cmd) retryJob(ei *ElementInstance, jobID int64, retries int) error {
+	for _, j := range c.jobs {
+		if j.ID == jobID {
+			j.State, j.Retries, j.DueAt, j.dirty = JobActive, retries, c.now, true
+			if h := c.e.handler(j.Topic); h != nil {
+				return c.work(ei, j, h)
+			}
+			return nil
+		}
+	}
+	// The job is gone (a BPMN error ended it): create a new one.
+	return c.createJob(ei)
+}
+
+// Cancel terminates every element of a live instance; the instance ends as canceled.
+func (e *Engine) Cancel(ctx context.Context, instanceID int64) error {
+	err := e.onInstance(ctx, "cancel", instanceID, func(c *cmd) error {
+		proc := c.eiByID(c.inst.ID)
+		if err := c.terminate(proc); err != nil {
+			return err
+		}
+		c.inst.State, c.inst.EndedAt = InstanceCanceled, c.now
+		c.record(proc, EventInstanceCanceled, "")
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cancel instance %d: %w", instanceID, err)
+	}
+	return nil
+}

@@ -1,0 +1,258 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/batonbpm/baton/bpmn"
+)
+
+// HandlerFunc works a job in-process: Baton embedded as a library. It
+// returns variables to merge into the instance, a *BPMNError to throw a BPMN
+// error, or another error to fail the job (which loses a retry).
+type HandlerFunc func(ctx context.Context, j *Job) (Vars, error)
+
+// Config configures an Engine. Zero values mean defaults.
+type Config struct {
+	// NowFunc returns the current time. Default time.Now.
+	NowFunc func() time.Time
+	// IDBlockSize is how many ids are reserved from the store at a time. Default 1024.
+	IDBlockSize int
+	// Parse limits the size and depth of deployed models. Default bpmn defaults.
+	Parse bpmn.Options
+	// JobRetries is the number of attempts of a job when the model gives none. Default 3.
+	JobRetries int
+}
+
+// IDBlockSizeDefault is the default Config.IDBlockSize.
+const IDBlockSizeDefault = 1024
+
+// JobRetriesDefault is the default Config.JobRetries (Camunda's default too).
+const JobRetriesDefault = 3
+
+// Engine runs commands against a Store. It is safe for concurrent use.
+type Engine struct {
+	store Store
+	cfg   Config
+
+	handlersMu sync.RWMutex
+	handlers   map[string]HandlerFunc
+
+	models sync.Map // definition id → *model
+
+	idMu   sync.Mutex
+	idNext int64
+	idEnd  int64
+}
+
+// New returns an engine over store.
+func New(store Store, cfg Config) *Engine {
+	if cfg.NowFunc == nil {
+		cfg.NowFunc = time.Now
+	}
+	cfg.IDBlockSize = cmp.Or(cfg.IDBlockSize, IDBlockSizeDefault)
+	cfg.JobRetries = cmp.Or(cfg.JobRetries, JobRetriesDefault)
+	return &Engine{store: store, cfg: cfg, handlers: map[string]HandlerFunc{}}
+}
+
+// Store returns the engine's store.
+func (e *Engine) Store() Store { return e.store }
+
+// RegisterHandler makes h work every job of topic, in the command that
+// creates the job. A later registration for the same topic replaces h.
+func (e *Engine) RegisterHandler(topic string, h HandlerFunc) {
+	e.handlersMu.Lock()
+	defer e.handlersMu.Unlock()
+	e.handlers[topic] = h
+}
+
+func (e *Engine) handler(topic string) HandlerFunc {
+	e.handlersMu.RLock()
+	defer e.handlersMu.RUnlock()
+	return e.handlers[topic]
+}
+
+// newID returns a fresh id from the current block, reserving a new block from
+// the store when it is used up.
+func (e *Engine) newID(ctx context.Context) (int64, error) {
+	e.idMu.Lock()
+	defer e.idMu.Unlock()
+	if e.idNext == e.idEnd {
+		first, err := e.store.IDBlock(ctx, e.cfg.IDBlockSize)
+		if err != nil {
+			return 0, fmt.Errorf("reserve ids: %w", err)
+		}
+		e.idNext, e.idEnd = first, first+int64(e.cfg.IDBlockSize)
+	}
+	id := e.idNext
+	e.idNext++
+	return id, nil
+}
+
+// Resource is one file of a deployment.
+type Resource struct {
+	Name string
+	Data []byte
+}
+
+// DeployParams are the arguments of Deploy.
+type DeployParams struct {
+	// Name of the deployment. Default: the first resource's name.
+	Name      string
+	Resources []Resource
+}
+
+// DeployError lists the problems that stop a deployment. errors.Is(err, ErrInvalid) holds.
+type DeployError struct {
+	Resource string
+	Problems []bpmn.Problem
+	// Err is set when the resource could not be read at all.
+	Err error
+}
+
+func (e *DeployError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("deploy %s: %v", e.Resource, e.Err)
+	}
+	if len(e.Problems) == 1 {
+		return fmt.Sprintf("deploy %s: %s", e.Resource, e.Problems[0])
+	}
+	return fmt.Sprintf("deploy %s: %d problems, first: %s", e.Resource, len(e.Problems), e.Problems[0])
+}
+
+// Unwrap returns ErrInvalid.
+func (e *DeployError) Unwrap() error { return ErrInvalid }
+
+// Deploy validates and stores the resources. Each executable process becomes
+// a definition: a new version of its key, unless its resource's content is
+// identical to the latest version's, which is then returned instead. When
+// nothing is new, the returned deployment is the latest one's.
+func (e *Engine) Deploy(ctx context.Context, p *DeployParams) (*Deployment, error) {
+	if len(p.Resources) == 0 {
+		return nil, &InvalidError{Field: "resources", Reason: "a deployment needs at least one resource"}
+	}
+	type parsed struct {
+		res      Resource
+		sum      string
+		defs     *bpmn.Definitions
+		procs    []*bpmn.Process
+		warnings []bpmn.Problem
+	}
+	var all []parsed
+	keys := map[string]string{}
+	for _, r := range p.Resources {
+		d, err := e.cfg.Parse.Parse(r.Data)
+		if err != nil {
+			return nil, &DeployError{Resource: r.Name, Err: err}
+		}
+		if err := d.Err(); err != nil {
+			return nil, &DeployError{Resource: r.Name, Problems: err.(*bpmn.ValidationError).Problems}
+		}
+		procs := d.ExecutableProcesses()
+		if len(procs) == 0 {
+			return nil, &DeployError{Resource: r.Name, Problems: []bpmn.Problem{{Severity: bpmn.SeverityError, Message: "the file has no executable process (isExecutable=\"true\")"}}}
+		}
+		for _, pr := range procs {
+			if other, dup := keys[pr.ID]; dup {
+				return nil, &DeployError{Resource: r.Name, Problems: []bpmn.Problem{{Severity: bpmn.SeverityError, Line: pr.Line, ElementID: pr.ID, Kind: "process",
+					Message: fmt.Sprintf("process id %q is also defined in %s; a deployment may hold each process key once", pr.ID, other)}}}
+			}
+			keys[pr.ID] = r.Name
+		}
+		sum := sha256.Sum256(r.Data)
+		all = append(all, parsed{res: r, sum: hex.EncodeToString(sum[:]), defs: d, procs: procs})
+	}
+
+	dep := &Deployment{Name: cmp.Or(p.Name, p.Resources[0].Name)}
+	err := e.store.Tx(ctx, func(tx Store) error {
+		now := e.cfg.NowFunc()
+		dep.CreatedAt = now
+		var fresh, existing []*Definition
+		for _, ps := range all {
+			for _, pr := range ps.procs {
+				latest, err := tx.DefinitionLatest(ctx, pr.ID)
+				switch {
+				case err == nil && latest.Checksum == ps.sum:
+					existing = append(existing, latest)
+					continue
+				case err == nil:
+				case isNotFound(err):
+					latest = nil
+				default:
+					return err
+				}
+				version := 1
+				if latest != nil {
+					version = latest.Version + 1
+				}
+				fresh = append(fresh, &Definition{Key: pr.ID, Version: version, Name: pr.Name, Checksum: ps.sum,
+					ResourceName: ps.res.Name, XML: ps.res.Data, CreatedAt: now})
+			}
+		}
+		if len(fresh) == 0 {
+			dep.ID = existing[0].DeploymentID
+			dep.Definitions = existing
+			return nil
+		}
+		dep.Definitions = append(fresh, existing...)
+		d := &Deployment{Name: dep.Name, CreatedAt: now, Definitions: fresh}
+		if err := tx.DeploymentCreate(ctx, d); err != nil {
+			return fmt.Errorf("create deployment: %w", err)
+		}
+		dep.ID = d.ID
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Cache the parsed models of the new definitions.
+	for _, def := range dep.Definitions {
+		for _, ps := range all {
+			if pr := ps.defs.Process(def.Key); pr != nil && ps.sum == def.Checksum {
+				if _, ok := e.models.Load(def.ID); !ok {
+					e.models.Store(def.ID, newModel(def, ps.defs, pr))
+				}
+			}
+		}
+	}
+	return dep, nil
+}
+
+func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// model returns the executable model of a definition, parsing and caching it
+// on first use.
+func (e *Engine) model(def *Definition) (*model, error) {
+	if m, ok := e.models.Load(def.ID); ok {
+		return m.(*model), nil
+	}
+	d, err := e.cfg.Parse.Parse(def.XML)
+	if err != nil {
+		return nil, fmt.Errorf("parse definition %s v%d: %w", def.Key, def.Version, err)
+	}
+	pr := d.Process(def.Key)
+	if pr == nil {
+		return nil, fmt.Errorf("definition %s v%d: expected process %q in its XML, but it is missing", def.Key, def.Version, def.Key)
+	}
+	m, _ := e.models.LoadOrStore(def.ID, newModel(def, d, pr))
+	return m.(*model), nil
+}
+
+// definitionFor resolves the definition a start refers to.
+func (e *Engine) definitionFor(ctx context.Context, p *StartParams) (*Definition, error) {
+	switch {
+	case p.DefinitionID != 0:
+		return e.store.DefinitionGet(ctx, p.DefinitionID)
+	case p.Key == "":
+		return nil, &InvalidError{Field: "key", Reason: "give a process key or a definition id"}
+	case p.Version > 0:
+		return e.store.DefinitionVersion(ctx, p.Key, p.Version)
+	}
+	return e.store.DefinitionLatest(ctx, p.Key)
+}

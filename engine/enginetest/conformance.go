@@ -1,0 +1,348 @@
+package enginetest
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/batonbpm/baton/bpmn/bpmntest"
+	"github.com/batonbpm/baton/engine"
+)
+
+// RunConformance checks that a Store behaves as the engine needs. Every
+// Store implementation runs it; newStore returns an empty store for each
+// sub-test.
+func RunConformance(t *testing.T, newStore func(t *testing.T) engine.Store) {
+	ctx := context.Background()
+	now := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+	newEngine := func(t *testing.T) (*engine.Engine, engine.Store) {
+		s := newStore(t)
+		return engine.New(s, engine.Config{NowFunc: func() time.Time { return now }, IDBlockSize: 7}), s
+	}
+	deploy := func(t *testing.T, e *engine.Engine, b *bpmntest.Builder) *engine.Deployment {
+		t.Helper()
+		d, err := e.Deploy(ctx, &engine.DeployParams{Resources: []engine.Resource{{Name: "m.bpmn", Data: b.XML()}}})
+		if err != nil {
+			t.Fatalf("deploy: %v", err)
+		}
+		return d
+	}
+	must := func(t *testing.T, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	t.Run("IDBlocksAreDisjoint", func(t *testing.T) {
+		s := newStore(t)
+		var mu sync.Mutex
+		seen := map[int64]bool{}
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 20 {
+					first, err := s.IDBlock(ctx, 10)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					for id := first; id < first+10; id++ {
+						if seen[id] || id <= 0 {
+							t.Errorf("id %d handed out twice or not positive", id)
+						}
+						seen[id] = true
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+	})
+
+	t.Run("DefinitionsByKeyAndVersion", func(t *testing.T) {
+		e, s := newEngine(t)
+		v1 := deploy(t, e, bpmntest.New("p").Start("s").End("e").Chain("s", "e"))
+		v2 := deploy(t, e, bpmntest.New("p").Start("s").Node("a", "task").End("e").Chain("s", "a", "e"))
+		deploy(t, e, bpmntest.New("q").Start("s").End("e").Chain("s", "e"))
+		latest, err := s.DefinitionLatest(ctx, "p")
+		must(t, err)
+		if latest.Version != 2 || latest.ID != v2.Definitions[0].ID || len(latest.XML) == 0 || latest.Checksum == "" {
+			t.Fatalf("latest %+v", latest)
+		}
+		got, err := s.DefinitionVersion(ctx, "p", 1)
+		must(t, err)
+		if got.ID != v1.Definitions[0].ID || got.DeploymentID != v1.ID {
+			t.Fatalf("version 1 %+v", got)
+		}
+		byID, err := s.DefinitionGet(ctx, v2.Definitions[0].ID)
+		must(t, err)
+		if byID.Key != "p" || byID.Version != 2 || !byID.CreatedAt.Equal(now) {
+			t.Fatalf("by id %+v", byID)
+		}
+		all, err := s.DefinitionList(ctx, &engine.DefinitionListParams{})
+		must(t, err)
+		if len(all) != 3 || all[0].Key != "p" || all[0].Version != 1 || all[2].Key != "q" {
+			t.Fatalf("list %d definitions: %+v", len(all), all)
+		}
+		lat, err := s.DefinitionList(ctx, &engine.DefinitionListParams{LatestOnly: true})
+		must(t, err)
+		if len(lat) != 2 || lat[0].Version != 2 {
+			t.Fatalf("latest only: %+v", lat)
+		}
+		deps, err := s.DeploymentList(ctx, &engine.DeploymentListParams{Page: engine.Page{Limit: 2}})
+		must(t, err)
+		if len(deps) != 2 || deps[0].ID < deps[1].ID {
+			t.Fatalf("deployments newest first, limit 2: %+v", deps)
+		}
+		for _, err := range []error{
+			func() error { _, err := s.DefinitionLatest(ctx, "nope"); return err }(),
+			func() error { _, err := s.DefinitionVersion(ctx, "p", 9); return err }(),
+			func() error { _, err := s.DefinitionGet(ctx, 999999); return err }(),
+		} {
+			if !errors.Is(err, engine.ErrNotFound) {
+				t.Fatalf("got %v, want ErrNotFound", err)
+			}
+		}
+		err = s.DeploymentCreate(ctx, &engine.Deployment{Name: "dup", CreatedAt: now,
+			Definitions: []*engine.Definition{{Key: "p", Version: 2, Checksum: "x", XML: []byte("<x/>"), CreatedAt: now}}})
+		if !errors.Is(err, engine.ErrConflict) {
+			t.Fatalf("duplicate version: %v, want ErrConflict", err)
+		}
+	})
+
+	t.Run("TxRollsBackOnError", func(t *testing.T) {
+		s := newStore(t)
+		boom := errors.New("boom")
+		err := s.Tx(ctx, func(tx engine.Store) error {
+			if err := tx.DeploymentCreate(ctx, &engine.Deployment{Name: "d", CreatedAt: now,
+				Definitions: []*engine.Definition{{Key: "r", Version: 1, Checksum: "c", XML: []byte("<x/>"), CreatedAt: now}}}); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("Tx returned %v, want the function's error", err)
+		}
+		if _, err := s.DefinitionLatest(ctx, "r"); !errors.Is(err, engine.ErrNotFound) {
+			t.Fatalf("rolled back definition is visible: %v", err)
+		}
+	})
+
+	// A model that leaves every kind of live row behind: a user task, a
+	// job, an incident, a join token and variables in two scopes.
+	busy := bpmntest.New("p").Start("s").Node("fork", "parallelGateway").
+		Node("task", "userTask", bpmntest.Attr("camunda:assignee", "ann"), bpmntest.Attr("camunda:candidateGroups", "sales,eu")).
+		Node("job", "serviceTask", bpmntest.Topic("work")).
+		Node("stuck", "exclusiveGateway").End("x").
+		Node("join", "parallelGateway").End("e").
+		Sub("sub", func(b *bpmntest.Builder) { b.Start("ss").Node("inner", "userTask").Chain("ss", "inner") }, bpmntest.Input("local", "${n}")).
+		Chain("s", "fork", "task", "join", "e").Chain("fork", "job", "join").Chain("fork", "stuck").FlowIf("stuck", "x", "${n > 10}").
+		Chain("fork", "sub")
+
+	t.Run("LiveStateRoundTrip", func(t *testing.T) {
+		e, s := newEngine(t)
+		deploy(t, e, busy)
+		ctxActor := engine.WithCommandInfo(ctx, "ann", "req-1")
+		inst, err := e.Start(ctxActor, &engine.StartParams{Key: "p", BusinessKey: "order-7", Vars: engine.Vars{
+			"n": 1, "s": "text", "b": true, "f": 1.5, "d": now, "o": map[string]any{"a": []any{int64(1), "x"}}, "l": []any{"a"}, "nil": nil}})
+		must(t, err)
+		st, err := s.InstanceLive(ctx, inst.ID)
+		must(t, err)
+		if st.Instance.BusinessKey != "order-7" || st.Instance.State != engine.InstanceActive || st.Instance.Revision != 1 {
+			t.Fatalf("instance %+v", st.Instance)
+		}
+		var ids []string
+		for _, ei := range st.ElementInstances {
+			ids = append(ids, ei.ElementID)
+		}
+		slices.Sort(ids)
+		if !slices.Equal(ids, []string{"inner", "job", "p", "stuck", "sub", "task"}) {
+			t.Fatalf("live element instances %v", ids)
+		}
+		if len(st.UserTasks) != 2 || len(st.Jobs) != 1 || len(st.Incidents) != 1 || len(st.JoinTokens) != 0 {
+			t.Fatalf("tasks %d jobs %d incidents %d joins %d", len(st.UserTasks), len(st.Jobs), len(st.Incidents), len(st.JoinTokens))
+		}
+		values := map[string]any{}
+		for _, v := range st.Variables {
+			values[v.Name] = v.Value
+		}
+		if values["n"] != int64(1) || values["s"] != "text" || values["b"] != true || values["f"] != 1.5 ||
+			!values["d"].(time.Time).Equal(now) || values["local"] != int64(1) || values["nil"] != nil {
+			t.Fatalf("variables %v", values)
+		}
+		if o := values["o"].(map[string]any); o["a"].([]any)[1] != "x" {
+			t.Fatalf("object variable %v", o)
+		}
+
+		// Complete the task: its token waits at the join.
+		var task *engine.UserTask
+		for _, tk := range st.UserTasks {
+			if tk.ElementID == "task" {
+				task = tk
+			}
+		}
+		if task.Assignee != "ann" || !slices.Equal(task.CandidateGroups, []string{"sales", "eu"}) {
+			t.Fatalf("task %+v", task)
+		}
+		must(t, e.CompleteUserTask(ctxActor, task.ID, engine.Vars{"n": 2}))
+		st, err = s.InstanceLive(ctx, inst.ID)
+		must(t, err)
+		if len(st.JoinTokens) != 1 || st.JoinTokens[0].ElementID != "join" || st.JoinTokens[0].Count != 1 || st.Instance.Revision != 2 {
+			t.Fatalf("join tokens %+v, revision %d", st.JoinTokens, st.Instance.Revision)
+		}
+		// Complete the job: the join fires and its token row leaves.
+		must(t, e.CompleteJob(ctx, st.Jobs[0].ID, nil))
+		st, err = s.InstanceLive(ctx, inst.ID)
+		must(t, err)
+		if len(st.JoinTokens) != 0 || len(st.Jobs) != 0 {
+			t.Fatalf("after the join: tokens %+v jobs %+v", st.JoinTokens, st.Jobs)
+		}
+		// Cancel: the sub-process's local variable and every live row leave.
+		must(t, e.Cancel(ctx, inst.ID))
+		st, err = s.InstanceLive(ctx, inst.ID)
+		must(t, err)
+		if st.Instance.State != engine.InstanceCanceled || len(st.ElementInstances) != 0 || len(st.UserTasks) != 0 || len(st.Incidents) != 0 {
+			t.Fatalf("after cancel: %+v, %d element instances, %d tasks, %d incidents", st.Instance, len(st.ElementInstances), len(st.UserTasks), len(st.Incidents))
+		}
+		for _, v := range st.Variables {
+			if v.Name == "local" {
+				t.Fatal("local variable of the terminated sub-process is still live")
+			}
+		}
+
+		hist, err := s.HistoryList(ctx, inst.ID)
+		must(t, err)
+		if len(hist) == 0 || hist[0].Type != engine.EventActivating || hist[0].ElementID != "p" {
+			t.Fatalf("history starts with %+v", hist[0])
+		}
+		var nChange *engine.VarChange
+		for _, ev := range hist {
+			if ev.Type == engine.EventVariableSet && ev.Var.Name == "n" && !ev.Var.Created {
+				nChange = ev.Var
+				if ev.Command.Actor != "ann" || ev.Command.RequestID != "req-1" || ev.Command.Name != "completeUserTask" {
+					t.Fatalf("command of the variable write %+v", ev.Command)
+				}
+			}
+		}
+		if nChange == nil || nChange.OldValue != int64(1) || nChange.NewValue != int64(2) {
+			t.Fatalf("lineage of n: %+v", nChange)
+		}
+	})
+
+	t.Run("RevisionCatchesLostUpdates", func(t *testing.T) {
+		e, s := newEngine(t)
+		deploy(t, e, bpmntest.New("p").Start("s").Node("a", "userTask").Chain("s", "a"))
+		inst, err := e.Start(ctx, &engine.StartParams{Key: "p"})
+		must(t, err)
+		stale := *inst
+		err = s.Tx(ctx, func(tx engine.Store) error {
+			if _, err := tx.InstanceLock(ctx, inst.ID); err != nil {
+				return err
+			}
+			next := stale
+			next.Revision = 2
+			return tx.InstanceSave(ctx, &engine.InstanceChanges{Instance: &next, PrevRevision: 0})
+		})
+		if !errors.Is(err, engine.ErrConflict) {
+			t.Fatalf("save with a stale revision: %v, want ErrConflict", err)
+		}
+		err = s.Tx(ctx, func(tx engine.Store) error {
+			return tx.InstanceSave(ctx, &engine.InstanceChanges{Instance: &stale, Created: true})
+		})
+		if !errors.Is(err, engine.ErrConflict) {
+			t.Fatalf("creating an existing instance: %v, want ErrConflict", err)
+		}
+		if _, err := s.InstanceLive(ctx, 987654321); !errors.Is(err, engine.ErrNotFound) {
+			t.Fatalf("unknown instance: %v", err)
+		}
+	})
+
+	t.Run("ListsFilterAndPage", func(t *testing.T) {
+		e, s := newEngine(t)
+		deploy(t, e, busy)
+		deploy(t, e, bpmntest.New("q").Start("s").End("e").Chain("s", "e"))
+		var ids []int64
+		for i := range 3 {
+			inst, err := e.Start(ctx, &engine.StartParams{Key: "p", BusinessKey: []string{"a", "b", "a"}[i], Vars: engine.Vars{"n": 1}})
+			must(t, err)
+			ids = append(ids, inst.ID)
+		}
+		q, err := e.Start(ctx, &engine.StartParams{Key: "q"})
+		must(t, err)
+
+		insts, err := s.InstanceList(ctx, &engine.InstanceListParams{Key: "p", BusinessKey: "a"})
+		must(t, err)
+		if len(insts) != 2 || insts[0].ID != ids[0] || insts[1].ID != ids[2] {
+			t.Fatalf("instances of p with business key a: %+v", insts)
+		}
+		done, err := s.InstanceList(ctx, &engine.InstanceListParams{State: engine.InstanceCompleted})
+		must(t, err)
+		if len(done) != 1 || done[0].ID != q.ID {
+			t.Fatalf("completed instances %+v", done)
+		}
+		paged, err := s.InstanceList(ctx, &engine.InstanceListParams{Page: engine.Page{Offset: 1, Limit: 2}})
+		must(t, err)
+		if len(paged) != 2 || paged[0].ID != ids[1] {
+			t.Fatalf("page 2 of size 2: %+v", paged)
+		}
+		tasks, err := s.UserTaskList(ctx, &engine.UserTaskListParams{Assignee: "ann"})
+		must(t, err)
+		if len(tasks) != 3 {
+			t.Fatalf("tasks of ann: %d", len(tasks))
+		}
+		tasks, err = s.UserTaskList(ctx, &engine.UserTaskListParams{CandidateGroup: "eu", InstanceID: ids[1]})
+		must(t, err)
+		if len(tasks) != 1 || tasks[0].InstanceID != ids[1] {
+			t.Fatalf("eu tasks of one instance: %+v", tasks)
+		}
+		must(t, e.CompleteUserTask(ctx, tasks[0].ID, nil))
+		open, err := s.UserTaskList(ctx, &engine.UserTaskListParams{Assignee: "ann", OpenOnly: true})
+		must(t, err)
+		if len(open) != 2 {
+			t.Fatalf("open tasks of ann: %d, want 2", len(open))
+		}
+		got, err := s.UserTaskGet(ctx, tasks[0].ID)
+		must(t, err)
+		if got.State != engine.TaskCompleted || !got.EndedAt.Equal(now) {
+			t.Fatalf("completed task %+v", got)
+		}
+		jobs, err := s.JobList(ctx, &engine.JobListParams{Topic: "work", State: engine.JobActive})
+		must(t, err)
+		if len(jobs) != 3 {
+			t.Fatalf("active jobs of topic work: %d", len(jobs))
+		}
+		j, err := s.JobGet(ctx, jobs[0].ID)
+		must(t, err)
+		if j.Topic != "work" || j.Retries != engine.JobRetriesDefault || j.BusinessKey != "a" {
+			t.Fatalf("job %+v", j)
+		}
+		incs, err := s.IncidentList(ctx, &engine.IncidentListParams{InstanceID: ids[0], State: engine.IncidentOpen})
+		must(t, err)
+		if len(incs) != 1 || incs[0].ElementID != "stuck" {
+			t.Fatalf("incidents %+v", incs)
+		}
+		in, err := s.IncidentGet(ctx, incs[0].ID)
+		must(t, err)
+		if in.Message == "" || in.Type != engine.IncidentConditionNoMatch {
+			t.Fatalf("incident %+v", in)
+		}
+		for _, err := range []error{
+			func() error { _, err := s.UserTaskGet(ctx, 987654321); return err }(),
+			func() error { _, err := s.JobGet(ctx, 987654321); return err }(),
+			func() error { _, err := s.IncidentGet(ctx, 987654321); return err }(),
+			func() error { _, err := s.InstanceGet(ctx, 987654321); return err }(),
+			func() error { _, err := s.HistoryList(ctx, 987654321); return err }(),
+		} {
+			if !errors.Is(err, engine.ErrNotFound) {
+				t.Fatalf("got %v, want ErrNotFound", err)
+			}
+		}
+	})
+}

@@ -1,0 +1,557 @@
+// Package enginetest holds the in-memory Store, the store conformance suite
+// and helpers to assert event sequences in engine tests.
+package enginetest
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/batonbpm/baton/engine"
+)
+
+// MemStore is an engine.Store in memory: for tests, benchmarks, `baton
+// simulate` and embedding without a database. Transactions are serialised
+// by one lock; writes are buffered and applied only when the transaction's
+// function succeeds. Rows returned by reads are copies.
+type MemStore struct {
+	mu     sync.Mutex // held for the whole of a Tx
+	nextID atomic.Int64
+
+	deployments []*engine.Deployment
+	defs        map[int64]*engine.Definition
+	byKey       map[string][]*engine.Definition // versions in order
+	instances   map[int64]*memInstance
+	order       []int64 // instance ids in creation order
+	tasks       map[int64]*engine.UserTask
+	jobs        map[int64]*engine.Job
+	incidents   map[int64]*engine.Incident
+}
+
+type memInstance struct {
+	inst    engine.Instance
+	eis     []*engine.ElementInstance // live
+	vars    []*engine.Variable        // live
+	joins   []*engine.JoinToken       // Count > 0
+	taskIDs []int64
+	jobIDs  []int64
+	incIDs  []int64
+	history []engine.HistoryEvent
+}
+
+// NewMemStore returns an empty store.
+func NewMemStore() *MemStore {
+	return &MemStore{
+		defs:      map[int64]*engine.Definition{},
+		byKey:     map[string][]*engine.Definition{},
+		instances: map[int64]*memInstance{},
+		tasks:     map[int64]*engine.UserTask{},
+		jobs:      map[int64]*engine.Job{},
+		incidents: map[int64]*engine.Incident{},
+	}
+}
+
+// memTx is a MemStore bound to one transaction: reads see committed data,
+// writes wait in pending until commit.
+type memTx struct {
+	*MemStore
+	pending []func()
+}
+
+// Tx implements engine.Store.
+func (s *MemStore) Tx(ctx context.Context, fn func(tx engine.Store) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx := &memTx{MemStore: s}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	for _, apply := range tx.pending {
+		apply()
+	}
+	return nil
+}
+
+// Tx inside a transaction joins it.
+func (t *memTx) Tx(ctx context.Context, fn func(tx engine.Store) error) error { return fn(t) }
+
+// IDBlock implements engine.Store.
+func (s *MemStore) IDBlock(ctx context.Context, n int) (int64, error) {
+	if n <= 0 {
+		return 0, fmt.Errorf("id block of %d: %w", n, engine.ErrInvalid)
+	}
+	return s.nextID.Add(int64(n)) - int64(n) + 1, nil
+}
+
+// The methods below outside a Tx run as a transaction of their own.
+
+func (s *MemStore) read(fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn()
+}
+
+// DeploymentCreate implements engine.Store.
+func (s *MemStore) DeploymentCreate(ctx context.Context, d *engine.Deployment) error {
+	return s.Tx(ctx, func(tx engine.Store) error { return tx.DeploymentCreate(ctx, d) })
+}
+
+func (t *memTx) DeploymentCreate(ctx context.Context, d *engine.Deployment) error {
+	for _, def := range d.Definitions {
+		for _, old := range t.byKey[def.Key] {
+			if old.Version == def.Version {
+				return &engine.ConflictError{Reason: fmt.Sprintf("process %q version %d exists", def.Key, def.Version)}
+			}
+		}
+	}
+	id, _ := t.IDBlock(ctx, 1+len(d.Definitions))
+	d.ID = id
+	for i, def := range d.Definitions {
+		def.ID = id + 1 + int64(i)
+		def.DeploymentID = id
+	}
+	stored := *d
+	stored.Definitions = make([]*engine.Definition, len(d.Definitions))
+	for i, def := range d.Definitions {
+		c := *def
+		stored.Definitions[i] = &c
+	}
+	t.pending = append(t.pending, func() {
+		t.deployments = append(t.deployments, &stored)
+		for _, def := range stored.Definitions {
+			t.defs[def.ID] = def
+			t.byKey[def.Key] = append(t.byKey[def.Key], def)
+		}
+	})
+	return nil
+}
+
+// DeploymentList implements engine.Store.
+func (s *MemStore) DeploymentList(ctx context.Context, p *engine.DeploymentListParams) (out []*engine.Deployment, err error) {
+	s.read(func() { out, err = (&memTx{MemStore: s}).DeploymentList(ctx, p) })
+	return
+}
+
+func (t *memTx) DeploymentList(ctx context.Context, p *engine.DeploymentListParams) ([]*engine.Deployment, error) {
+	var out []*engine.Deployment
+	for i := len(t.deployments) - 1; i >= 0; i-- {
+		d := *t.deployments[i]
+		d.Definitions = nil
+		for _, def := range t.deployments[i].Definitions {
+			c := *def
+			c.XML = nil
+			d.Definitions = append(d.Definitions, &c)
+		}
+		out = append(out, &d)
+	}
+	return page(out, p.Page), nil
+}
+
+func page[T any](rows []T, p engine.Page) []T {
+	if p.Offset >= len(rows) {
+		return nil
+	}
+	rows = rows[p.Offset:]
+	limit := cmp.Or(p.Limit, engine.PageLimitDefault)
+	if len(rows) > limit {
+		rows = rows[:limit]
+	}
+	return rows
+}
+
+func copyDef(d *engine.Definition) *engine.Definition {
+	c := *d
+	return &c
+}
+
+// DefinitionGet implements engine.Store.
+func (s *MemStore) DefinitionGet(ctx context.Context, id int64) (d *engine.Definition, err error) {
+	s.read(func() { d, err = (&memTx{MemStore: s}).DefinitionGet(ctx, id) })
+	return
+}
+
+func (t *memTx) DefinitionGet(ctx context.Context, id int64) (*engine.Definition, error) {
+	d, ok := t.defs[id]
+	if !ok {
+		return nil, &engine.NotFoundError{What: "process definition", ID: fmt.Sprint(id)}
+	}
+	return copyDef(d), nil
+}
+
+// DefinitionLatest implements engine.Store.
+func (s *MemStore) DefinitionLatest(ctx context.Context, key string) (d *engine.Definition, err error) {
+	s.read(func() { d, err = (&memTx{MemStore: s}).DefinitionLatest(ctx, key) })
+	return
+}
+
+func (t *memTx) DefinitionLatest(ctx context.Context, key string) (*engine.Definition, error) {
+	vs := t.byKey[key]
+	if len(vs) == 0 {
+		return nil, &engine.NotFoundError{What: "process definition", ID: key}
+	}
+	return copyDef(vs[len(vs)-1]), nil
+}
+
+// DefinitionVersion implements engine.Store.
+func (s *MemStore) DefinitionVersion(ctx context.Context, key string, v int) (d *engine.Definition, err error) {
+	s.read(func() { d, err = (&memTx{MemStore: s}).DefinitionVersion(ctx, key, v) })
+	return
+}
+
+func (t *memTx) DefinitionVersion(ctx context.Context, key string, v int) (*engine.Definition, error) {
+	for _, d := range t.byKey[key] {
+		if d.Version == v {
+			return copyDef(d), nil
+		}
+	}
+	return nil, &engine.NotFoundError{What: "process definition", ID: fmt.Sprintf("%s version %d", key, v)}
+}
+
+// DefinitionList implements engine.Store.
+func (s *MemStore) DefinitionList(ctx context.Context, p *engine.DefinitionListParams) (out []*engine.Definition, err error) {
+	s.read(func() { out, err = (&memTx{MemStore: s}).DefinitionList(ctx, p) })
+	return
+}
+
+func (t *memTx) DefinitionList(ctx context.Context, p *engine.DefinitionListParams) ([]*engine.Definition, error) {
+	keys := slices.Sorted(maps.Keys(t.byKey))
+	var out []*engine.Definition
+	for _, k := range keys {
+		if p.Key != "" && k != p.Key {
+			continue
+		}
+		vs := t.byKey[k]
+		if p.LatestOnly {
+			vs = vs[len(vs)-1:]
+		}
+		for _, d := range vs {
+			out = append(out, copyDef(d))
+		}
+	}
+	return page(out, p.Page), nil
+}
+
+// InstanceLock implements engine.Store; outside a Tx it only reads.
+func (s *MemStore) InstanceLock(ctx context.Context, id int64) (st *engine.LiveState, err error) {
+	s.read(func() { st, err = (&memTx{MemStore: s}).InstanceLive(ctx, id) })
+	return
+}
+
+// InstanceLock needs no lock of its own: the whole transaction holds the store's lock.
+func (t *memTx) InstanceLock(ctx context.Context, id int64) (*engine.LiveState, error) {
+	return t.InstanceLive(ctx, id)
+}
+
+// InstanceLive implements engine.Store.
+func (s *MemStore) InstanceLive(ctx context.Context, id int64) (st *engine.LiveState, err error) {
+	s.read(func() { st, err = (&memTx{MemStore: s}).InstanceLive(ctx, id) })
+	return
+}
+
+func (t *memTx) InstanceLive(ctx context.Context, id int64) (*engine.LiveState, error) {
+	mi, ok := t.instances[id]
+	if !ok {
+		return nil, &engine.NotFoundError{What: "process instance", ID: fmt.Sprint(id)}
+	}
+	inst := mi.inst
+	st := &engine.LiveState{Instance: &inst}
+	for _, ei := range mi.eis {
+		c := *ei
+		st.ElementInstances = append(st.ElementInstances, &c)
+	}
+	for _, v := range mi.vars {
+		c := *v
+		c.Value = deepCopy(v.Value)
+		st.Variables = append(st.Variables, &c)
+	}
+	for _, jt := range mi.joins {
+		c := *jt
+		st.JoinTokens = append(st.JoinTokens, &c)
+	}
+	for _, tid := range mi.taskIDs {
+		if tk := t.tasks[tid]; tk.State == engine.TaskCreated {
+			st.UserTasks = append(st.UserTasks, copyTask(tk))
+		}
+	}
+	for _, jid := range mi.jobIDs {
+		if j := t.jobs[jid]; j.State == engine.JobActive || j.State == engine.JobFailed {
+			c := *j
+			st.Jobs = append(st.Jobs, &c)
+		}
+	}
+	for _, iid := range mi.incIDs {
+		if in := t.incidents[iid]; in.State == engine.IncidentOpen {
+			c := *in
+			st.Incidents = append(st.Incidents, &c)
+		}
+	}
+	return st, nil
+}
+
+func copyTask(t *engine.UserTask) *engine.UserTask {
+	c := *t
+	c.CandidateUsers = slices.Clone(t.CandidateUsers)
+	c.CandidateGroups = slices.Clone(t.CandidateGroups)
+	return &c
+}
+
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = deepCopy(e)
+		}
+		return m
+	case []any:
+		l := make([]any, len(x))
+		for i, e := range x {
+			l[i] = deepCopy(e)
+		}
+		return l
+	}
+	return v
+}
+
+// InstanceSave implements engine.Store.
+func (s *MemStore) InstanceSave(ctx context.Context, c *engine.InstanceChanges) error {
+	return s.Tx(ctx, func(tx engine.Store) error { return tx.InstanceSave(ctx, c) })
+}
+
+func (t *memTx) InstanceSave(ctx context.Context, c *engine.InstanceChanges) error {
+	id := c.Instance.ID
+	mi, exists := t.instances[id]
+	switch {
+	case c.Created && exists:
+		return &engine.ConflictError{Reason: fmt.Sprintf("process instance %d exists", id)}
+	case !c.Created && !exists:
+		return &engine.NotFoundError{What: "process instance", ID: fmt.Sprint(id)}
+	case !c.Created && mi.inst.Revision != c.PrevRevision:
+		return &engine.ConflictError{Reason: fmt.Sprintf("process instance %d: revision %d was read, but %d is stored", id, c.PrevRevision, mi.inst.Revision)}
+	}
+	t.pending = append(t.pending, func() { t.apply(c) })
+	return nil
+}
+
+// apply writes changes; the command hands over its rows, so they are kept as they are.
+func (s *MemStore) apply(c *engine.InstanceChanges) {
+	id := c.Instance.ID
+	mi := s.instances[id]
+	if mi == nil {
+		mi = &memInstance{}
+		s.instances[id] = mi
+		s.order = append(s.order, id)
+	}
+	mi.inst = *c.Instance
+	for _, ei := range c.ElementInstances {
+		i := slices.IndexFunc(mi.eis, func(x *engine.ElementInstance) bool { return x.ID == ei.ID })
+		switch {
+		case !ei.State.Live() && i >= 0:
+			mi.eis = slices.Delete(mi.eis, i, i+1)
+		case !ei.State.Live():
+		case i >= 0:
+			mi.eis[i] = ei
+		default:
+			mi.eis = append(mi.eis, ei)
+		}
+	}
+	for _, v := range c.Variables {
+		i := slices.IndexFunc(mi.vars, func(x *engine.Variable) bool { return x.ScopeID == v.ScopeID && x.Name == v.Name })
+		switch {
+		case v.Deleted && i >= 0:
+			mi.vars = slices.Delete(mi.vars, i, i+1)
+		case v.Deleted:
+		case i >= 0:
+			mi.vars[i] = v
+		default:
+			mi.vars = append(mi.vars, v)
+		}
+	}
+	for _, jt := range c.JoinTokens {
+		i := slices.IndexFunc(mi.joins, func(x *engine.JoinToken) bool {
+			return x.ScopeID == jt.ScopeID && x.ElementID == jt.ElementID && x.FlowID == jt.FlowID
+		})
+		switch {
+		case jt.Count <= 0 && i >= 0:
+			mi.joins = slices.Delete(mi.joins, i, i+1)
+		case jt.Count <= 0:
+		case i >= 0:
+			mi.joins[i] = jt
+		default:
+			mi.joins = append(mi.joins, jt)
+		}
+	}
+	for _, tk := range c.UserTasks {
+		if _, ok := s.tasks[tk.ID]; !ok {
+			mi.taskIDs = append(mi.taskIDs, tk.ID)
+		}
+		s.tasks[tk.ID] = tk
+	}
+	for _, j := range c.Jobs {
+		if _, ok := s.jobs[j.ID]; !ok {
+			mi.jobIDs = append(mi.jobIDs, j.ID)
+		}
+		j.Vars = nil
+		s.jobs[j.ID] = j
+	}
+	for _, in := range c.Incidents {
+		if _, ok := s.incidents[in.ID]; !ok {
+			mi.incIDs = append(mi.incIDs, in.ID)
+		}
+		s.incidents[in.ID] = in
+	}
+	if mi.history == nil {
+		mi.history = c.History // the command hands its history over
+	} else {
+		mi.history = append(mi.history, c.History...)
+	}
+}
+
+// InstanceGet implements engine.Store.
+func (s *MemStore) InstanceGet(ctx context.Context, id int64) (inst *engine.Instance, err error) {
+	s.read(func() { inst, err = (&memTx{MemStore: s}).InstanceGet(ctx, id) })
+	return
+}
+
+func (t *memTx) InstanceGet(ctx context.Context, id int64) (*engine.Instance, error) {
+	mi, ok := t.instances[id]
+	if !ok {
+		return nil, &engine.NotFoundError{What: "process instance", ID: fmt.Sprint(id)}
+	}
+	c := mi.inst
+	return &c, nil
+}
+
+// InstanceList implements engine.Store.
+func (s *MemStore) InstanceList(ctx context.Context, p *engine.InstanceListParams) (out []*engine.Instance, err error) {
+	s.read(func() { out, err = (&memTx{MemStore: s}).InstanceList(ctx, p) })
+	return
+}
+
+func (t *memTx) InstanceList(ctx context.Context, p *engine.InstanceListParams) ([]*engine.Instance, error) {
+	var out []*engine.Instance
+	for _, id := range t.order {
+		in := t.instances[id].inst
+		if (p.Key == "" || in.Key == p.Key) && (p.State == "" || in.State == p.State) && (p.BusinessKey == "" || in.BusinessKey == p.BusinessKey) {
+			out = append(out, &in)
+		}
+	}
+	return page(out, p.Page), nil
+}
+
+// UserTaskGet implements engine.Store.
+func (s *MemStore) UserTaskGet(ctx context.Context, id int64) (tk *engine.UserTask, err error) {
+	s.read(func() { tk, err = (&memTx{MemStore: s}).UserTaskGet(ctx, id) })
+	return
+}
+
+func (t *memTx) UserTaskGet(ctx context.Context, id int64) (*engine.UserTask, error) {
+	tk, ok := t.tasks[id]
+	if !ok {
+		return nil, &engine.NotFoundError{What: "user task", ID: fmt.Sprint(id)}
+	}
+	return copyTask(tk), nil
+}
+
+// UserTaskList implements engine.Store.
+func (s *MemStore) UserTaskList(ctx context.Context, p *engine.UserTaskListParams) (out []*engine.UserTask, err error) {
+	s.read(func() { out, err = (&memTx{MemStore: s}).UserTaskList(ctx, p) })
+	return
+}
+
+func (t *memTx) UserTaskList(ctx context.Context, p *engine.UserTaskListParams) ([]*engine.UserTask, error) {
+	var out []*engine.UserTask
+	for _, id := range slices.Sorted(maps.Keys(t.tasks)) {
+		tk := t.tasks[id]
+		if (p.InstanceID == 0 || tk.InstanceID == p.InstanceID) && (p.Assignee == "" || tk.Assignee == p.Assignee) &&
+			(p.CandidateGroup == "" || slices.Contains(tk.CandidateGroups, p.CandidateGroup)) &&
+			(!p.OpenOnly || tk.State == engine.TaskCreated) {
+			out = append(out, copyTask(tk))
+		}
+	}
+	return page(out, p.Page), nil
+}
+
+// JobGet implements engine.Store.
+func (s *MemStore) JobGet(ctx context.Context, id int64) (j *engine.Job, err error) {
+	s.read(func() { j, err = (&memTx{MemStore: s}).JobGet(ctx, id) })
+	return
+}
+
+func (t *memTx) JobGet(ctx context.Context, id int64) (*engine.Job, error) {
+	j, ok := t.jobs[id]
+	if !ok {
+		return nil, &engine.NotFoundError{What: "job", ID: fmt.Sprint(id)}
+	}
+	c := *j
+	return &c, nil
+}
+
+// JobList implements engine.Store.
+func (s *MemStore) JobList(ctx context.Context, p *engine.JobListParams) (out []*engine.Job, err error) {
+	s.read(func() { out, err = (&memTx{MemStore: s}).JobList(ctx, p) })
+	return
+}
+
+func (t *memTx) JobList(ctx context.Context, p *engine.JobListParams) ([]*engine.Job, error) {
+	var out []*engine.Job
+	for _, id := range slices.Sorted(maps.Keys(t.jobs)) {
+		j := t.jobs[id]
+		if (p.InstanceID == 0 || j.InstanceID == p.InstanceID) && (p.Topic == "" || j.Topic == p.Topic) && (p.State == "" || j.State == p.State) {
+			c := *j
+			out = append(out, &c)
+		}
+	}
+	return page(out, p.Page), nil
+}
+
+// IncidentGet implements engine.Store.
+func (s *MemStore) IncidentGet(ctx context.Context, id int64) (in *engine.Incident, err error) {
+	s.read(func() { in, err = (&memTx{MemStore: s}).IncidentGet(ctx, id) })
+	return
+}
+
+func (t *memTx) IncidentGet(ctx context.Context, id int64) (*engine.Incident, error) {
+	in, ok := t.incidents[id]
+	if !ok {
+		return nil, &engine.NotFoundError{What: "incident", ID: fmt.Sprint(id)}
+	}
+	c := *in
+	return &c, nil
+}
+
+// IncidentList implements engine.Store.
+func (s *MemStore) IncidentList(ctx context.Context, p *engine.IncidentListParams) (out []*engine.Incident, err error) {
+	s.read(func() { out, err = (&memTx{MemStore: s}).IncidentList(ctx, p) })
+	return
+}
+
+func (t *memTx) IncidentList(ctx context.Context, p *engine.IncidentListParams) ([]*engine.Incident, error) {
+	var out []*engine.Incident
+	for _, id := range slices.Sorted(maps.Keys(t.incidents)) {
+		in := t.incidents[id]
+		if (p.InstanceID == 0 || in.InstanceID == p.InstanceID) && (p.State == "" || in.State == p.State) {
+			c := *in
+			out = append(out, &c)
+		}
+	}
+	return page(out, p.Page), nil
+}
+
+// HistoryList implements engine.Store.
+func (s *MemStore) HistoryList(ctx context.Context, instanceID int64) (out []engine.HistoryEvent, err error) {
+	s.read(func() { out, err = (&memTx{MemStore: s}).HistoryList(ctx, instanceID) })
+	return
+}
+
+func (t *memTx) HistoryList(ctx context.Context, instanceID int64) ([]engine.HistoryEvent, error) {
+	mi, ok := t.instances[instanceID]
+	if !ok {
+		return nil, &engine.NotFoundError{What: "process instance", ID: fmt.Sprint(instanceID)}
+	}
+	return slices.Clone(mi.history), nil
+}

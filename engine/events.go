@@ -1,0 +1,76 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/batonbpm/baton/bpmn"
+)
+
+// startEvent: a none start event passes the token on at once.
+type startEvent struct{ passThrough }
+
+// endEvent: a none end event consumes the token; a terminate end event
+// also terminates everything else in its scope, which then completes
+// (BPMN 2.0.2 §10.5.3): a sub-process leaves on its outgoing flows, the
+// process instance completes.
+type endEvent struct{}
+
+func (endEvent) activate(c *cmd, ei *ElementInstance) error {
+	c.completeLater(ei)
+	return nil
+}
+
+func (endEvent) complete(c *cmd, ei *ElementInstance) error {
+	if ei.node.EventKind() != bpmn.EventTerminate {
+		return c.leave(ei, nil)
+	}
+	if err := c.applyOutputs(ei); err != nil {
+		return err
+	}
+	if err := c.transition(ei, ElementCompleted); err != nil {
+		return err
+	}
+	scope := c.eiByID(ei.ScopeID)
+	if err := c.terminateChildren(scope); err != nil {
+		return err
+	}
+	return c.checkScope(scope)
+}
+
+func (endEvent) terminate(c *cmd, ei *ElementInstance) error { return nil }
+
+// throwEvent: a none intermediate throw passes through; a link throw
+// continues at the link catch event of the same name in its scope.
+type throwEvent struct{}
+
+func (throwEvent) activate(c *cmd, ei *ElementInstance) error {
+	c.completeLater(ei)
+	return nil
+}
+
+func (throwEvent) complete(c *cmd, ei *ElementInstance) error {
+	n := ei.node
+	if n.EventKind() != bpmn.EventLink {
+		flows, err := c.outgoing(ei)
+		if err != nil {
+			return err
+		}
+		return c.leave(ei, flows)
+	}
+	name := n.Event().LinkName
+	target := c.m.links[linkKey{n.Scope(), name}]
+	if target == nil {
+		return &IncidentError{ElementID: n.ID, Type: "linkNotFound", Reason: fmt.Sprintf("no link catch event named %q in the same scope", name)}
+	}
+	// Activate the catch before this event leaves, so the scope never looks empty.
+	if _, err := c.activate(target, c.eiByID(ei.ScopeID), nil); err != nil {
+		return err
+	}
+	return c.leave(ei, nil)
+}
+
+func (throwEvent) terminate(c *cmd, ei *ElementInstance) error { return nil }
+
+// catchEvent: a link catch event passes through (other catch events wait
+// for their trigger and are not executed yet: see Unsupported).
+type catchEvent struct{ passThrough }

@@ -1,0 +1,226 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/batonbpm/baton/bpmn"
+)
+
+// passTask: manual and undefined tasks have no behaviour of their own; the
+// token passes through.
+type passTask struct{ passThrough }
+
+// PriorityDefault is a user task's priority when the model gives none (as in Camunda).
+const PriorityDefault = 50
+
+// userTask creates a task for people and waits until it is completed.
+type userTask struct{ passThrough }
+
+func (userTask) activate(c *cmd, ei *ElementInstance) error {
+	n := ei.node
+	id, err := c.newID()
+	if err != nil {
+		return err
+	}
+	t := &UserTask{ID: id, InstanceID: c.inst.ID, ElementInstanceID: ei.ID, ElementID: n.ID, Name: n.Name,
+		State: TaskCreated, Priority: PriorityDefault, CreatedAt: c.now, dirty: true}
+	if h := n.Human; h != nil {
+		if t.Assignee, err = c.evalString(ei, h.Assignee, "assignee"); err != nil {
+			return err
+		}
+		if t.CandidateUsers, err = c.evalList(ei, h.CandidateUsers, "candidate users"); err != nil {
+			return err
+		}
+		if t.CandidateGroups, err = c.evalList(ei, h.CandidateGroups, "candidate groups"); err != nil {
+			return err
+		}
+		if t.DueDate, err = c.evalTime(ei, h.DueDate, "due date"); err != nil {
+			return err
+		}
+		if t.FollowUpDate, err = c.evalTime(ei, h.FollowUpDate, "follow-up date"); err != nil {
+			return err
+		}
+		if t.Priority, err = c.evalInt(ei, h.Priority, "priority", PriorityDefault); err != nil {
+			return err
+		}
+		t.FormKey = formKey(h)
+	}
+	c.tasks = append(c.tasks, t)
+	c.record(ei, EventUserTaskCreated, "")
+	return nil
+}
+
+func formKey(h *bpmn.HumanTask) string {
+	switch {
+	case h.FormKey != "":
+		return h.FormKey
+	case h.FormRef != "":
+		return "camunda-forms:" + h.FormRef
+	case h.FormID != "":
+		return "camunda-forms:" + h.FormID
+	}
+	return ""
+}
+
+func (userTask) terminate(c *cmd, ei *ElementInstance) error {
+	for _, t := range c.tasks {
+		if t.ElementInstanceID == ei.ID && t.State == TaskCreated {
+			t.State, t.EndedAt, t.dirty = TaskCanceled, c.now, true
+		}
+	}
+	return nil
+}
+
+// receiveTask waits until it is triggered (Engine.Trigger; message
+// correlation arrives with the events issue).
+type receiveTask struct{ passThrough }
+
+func (receiveTask) activate(c *cmd, ei *ElementInstance) error { return nil }
+
+// serviceTask covers service, send and business rule tasks: it creates a
+// job for the task's topic and waits for its result; a Go handler registered
+// for the topic works the job in the same command.
+type serviceTask struct{ passThrough }
+
+func (serviceTask) activate(c *cmd, ei *ElementInstance) error { return c.createJob(ei) }
+
+func (serviceTask) terminate(c *cmd, ei *ElementInstance) error {
+	for _, j := range c.jobs {
+		if j.ElementInstanceID == ei.ID && (j.State == JobActive || j.State == JobFailed) {
+			j.State, j.dirty = JobCanceled, true
+		}
+	}
+	return nil
+}
+
+// scriptTask evaluates an inline expression script (JUEL or FEEL) and stores
+// the result in its result variable; a script in another language becomes a
+// job, like a service task, for a worker to run.
+type scriptTask struct{ serviceTask }
+
+func (s scriptTask) activate(c *cmd, ei *ElementInstance) error {
+	t := ei.node.Task
+	if t == nil || t.Script == nil || t.Script.Program == nil {
+		return c.createJob(ei)
+	}
+	v, err := c.eval(ei, t.Script)
+	if err != nil {
+		return err
+	}
+	if t.ResultVariable != "" {
+		c.setVar(ei.ID, t.ResultVariable, v)
+	}
+	c.completeLater(ei)
+	return nil
+}
+
+// topic returns the job topic of a service-like task: its camunda:topic or
+// zeebe:taskDefinition type, else its id.
+func (c *cmd) topic(ei *ElementInstance) (string, error) {
+	t := ei.node.Task
+	if t == nil || t.Topic == nil {
+		return ei.node.ID, nil
+	}
+	s, err := c.evalString(ei, t.Topic, "topic")
+	if err != nil {
+		return "", err
+	}
+	if s == "" {
+		return ei.node.ID, nil
+	}
+	return s, nil
+}
+
+// createJob creates the job of a service-like task, and works it at once
+// when a Go handler is registered for its topic.
+func (c *cmd) createJob(ei *ElementInstance) error {
+	topic, err := c.topic(ei)
+	if err != nil {
+		return err
+	}
+	id, err := c.newID()
+	if err != nil {
+		return err
+	}
+	retries := c.e.cfg.JobRetries
+	var headers map[string]string
+	if t := ei.node.Task; t != nil {
+		if t.Retries > 0 {
+			retries = t.Retries
+		}
+		headers = t.Headers
+	}
+	j := &Job{ID: id, InstanceID: c.inst.ID, ElementInstanceID: ei.ID, ElementID: ei.ElementID, Topic: topic,
+		State: JobActive, Retries: retries, DueAt: c.now, CreatedAt: c.now, Headers: headers, BusinessKey: c.inst.BusinessKey, dirty: true}
+	c.jobs = append(c.jobs, j)
+	c.record(ei, EventJobCreated, topic)
+	if h := c.e.handler(topic); h != nil {
+		return c.work(ei, j, h)
+	}
+	return nil
+}
+
+// work runs handler h on job j until it succeeds or its retries are used up.
+// Retrying at once is the behaviour without a job executor; the job executor
+// (issue 4) will retry with backoff instead.
+func (c *cmd) work(ei *ElementInstance, j *Job, h HandlerFunc) error {
+	for {
+		in := *j
+		in.Vars = c.visible(ei.ID)
+		out, err := h(c.ctx, &in)
+		if err == nil {
+			return c.jobDone(ei, j, out)
+		}
+		var be *BPMNError
+		if errors.As(err, &be) {
+			return c.jobBPMNError(ei, j, be)
+		}
+		if done, ferr := c.jobFailed(ei, j, err.Error(), "", j.Retries-1); done || ferr != nil {
+			return ferr
+		}
+	}
+}
+
+// jobDone completes job j with output variables and completes its task.
+func (c *cmd) jobDone(ei *ElementInstance, j *Job, out Vars) error {
+	vs, err := NormalizeVars(out)
+	if err != nil {
+		return fmt.Errorf("job %d of %q: %w", j.ID, j.ElementID, err)
+	}
+	c.setVars(ei.ID, vs)
+	j.State, j.dirty = JobCompleted, true
+	c.record(ei, EventJobCompleted, "")
+	c.completeLater(ei)
+	return nil
+}
+
+// jobFailed records a failure of job j with the retries left. At zero the job
+// fails for good and an incident holds it (the dead-letter queue); done
+// tells that.
+func (c *cmd) jobFailed(ei *ElementInstance, j *Job, msg, details string, retries int) (done bool, err error) {
+	j.Retries = max(retries, 0)
+	j.ErrorMessage, j.ErrorDetails, j.dirty = msg, details, true
+	c.record(ei, EventJobFailed, msg)
+	if j.Retries > 0 {
+		return false, nil
+	}
+	j.State = JobFailed
+	return true, c.raise(ei, phaseActivate, &IncidentError{ElementID: ei.ElementID, Type: IncidentJobNoRetries,
+		Reason: fmt.Sprintf("job failed with no retries left: %s", msg)}, j.ID)
+}
+
+// jobBPMNError throws a BPMN error from job j. Catching errors with boundary
+// events and event sub-processes arrives with the events issue; until then
+// every BPMN error is unhandled, which is an incident.
+func (c *cmd) jobBPMNError(ei *ElementInstance, j *Job, be *BPMNError) error {
+	vs, err := NormalizeVars(be.Vars)
+	if err != nil {
+		return fmt.Errorf("job %d of %q: %w", j.ID, j.ElementID, err)
+	}
+	c.setVars(ei.ID, vs)
+	j.State, j.ErrorMessage, j.dirty = JobFailed, be.Error(), true
+	c.record(ei, EventJobFailed, be.Error())
+	return c.raise(ei, phaseActivate, &IncidentError{ElementID: ei.ElementID, Type: IncidentUnhandledError,
+		Reason: fmt.Sprintf("BPMN error %q was not caught", be.Code)}, j.ID)
+}

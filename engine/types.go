@@ -1,0 +1,314 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/batonbpm/baton/bpmn"
+)
+
+// ElementState is the lifecycle state of an element instance.
+type ElementState string
+
+// Element instance states. The legal transitions are
+// activating → activated → completing → completed, and
+// terminating → terminated from any live state.
+const (
+	ElementActivating  ElementState = "activating"
+	ElementActivated   ElementState = "activated"
+	ElementCompleting  ElementState = "completing"
+	ElementCompleted   ElementState = "completed"
+	ElementTerminating ElementState = "terminating"
+	ElementTerminated  ElementState = "terminated"
+)
+
+// Live reports whether s is not an end state.
+func (s ElementState) Live() bool { return s != ElementCompleted && s != ElementTerminated }
+
+// InstanceState is the state of a process instance.
+type InstanceState string
+
+// Process instance states.
+const (
+	InstanceActive    InstanceState = "active"
+	InstanceCompleted InstanceState = "completed"
+	InstanceCanceled  InstanceState = "canceled"
+)
+
+// Deployment is a set of resources deployed together.
+type Deployment struct {
+	ID        int64
+	Name      string
+	CreatedAt time.Time
+	// Definitions are the process definitions of the deployment, one per
+	// executable process; a process whose content did not change since its
+	// latest version is the existing definition, not a new version.
+	Definitions []*Definition
+}
+
+// Definition is one deployed version of a process, identified by its key
+// (the process id) and version.
+type Definition struct {
+	ID           int64
+	DeploymentID int64
+	Key          string
+	Version      int
+	Name         string
+	// Checksum is the SHA-256 of the resource bytes, hex; with Key it
+	// identifies identical content.
+	Checksum     string
+	ResourceName string
+	// XML is the resource exactly as deployed.
+	XML       []byte
+	CreatedAt time.Time
+}
+
+// Instance is a process instance.
+type Instance struct {
+	ID           int64
+	DefinitionID int64
+	Key          string
+	Version      int
+	BusinessKey  string
+	State        InstanceState
+	// Revision counts the commands that changed the instance; stores use it
+	// to detect lost updates.
+	Revision  int64
+	StartedAt time.Time
+	EndedAt   time.Time
+}
+
+// ElementInstance is one execution of a flow node, or the process itself
+// (whose element instance has the instance's ID and ScopeID 0).
+type ElementInstance struct {
+	ID         int64
+	InstanceID int64
+	// ScopeID is the element instance of the process or sub-process that
+	// contains this one.
+	ScopeID   int64
+	ElementID string
+	Kind      bpmn.Kind
+	State     ElementState
+	CreatedAt time.Time
+	EndedAt   time.Time
+	// Phase is what the instance was doing when an incident stopped it:
+	// "activate" or "complete"; a retry runs that phase again.
+	Phase string
+	// IncomingFlow is the sequence flow that activated it, if any.
+	IncomingFlow string
+
+	node  *bpmn.FlowNode
+	dirty bool
+}
+
+// Variable is a named value in a scope (the process instance or an element
+// instance). Value holds one of: nil, string, int64, float64, bool,
+// time.Time, map[string]any (JSON object) or []any (list).
+type Variable struct {
+	InstanceID int64
+	ScopeID    int64
+	Name       string
+	Value      any
+	// Deleted tells a variable that left the live state (its scope ended).
+	Deleted bool
+
+	dirty bool
+}
+
+// UserTaskState is the state of a user task.
+type UserTaskState string
+
+// User task states.
+const (
+	TaskCreated   UserTaskState = "created"
+	TaskCompleted UserTaskState = "completed"
+	TaskCanceled  UserTaskState = "canceled"
+)
+
+// UserTask is a task waiting for a person.
+type UserTask struct {
+	ID                int64
+	InstanceID        int64
+	ElementInstanceID int64
+	ElementID         string
+	Name              string
+	State             UserTaskState
+	Assignee          string
+	CandidateUsers    []string
+	CandidateGroups   []string
+	DueDate           *time.Time
+	FollowUpDate      *time.Time
+	Priority          int
+	FormKey           string
+	CreatedAt         time.Time
+	EndedAt           time.Time
+
+	dirty bool
+}
+
+// JobState is the state of a job.
+type JobState string
+
+// Job states.
+const (
+	JobActive    JobState = "active"
+	JobFailed    JobState = "failed" // no retries left: an incident holds it
+	JobCompleted JobState = "completed"
+	JobCanceled  JobState = "canceled"
+)
+
+// Job is work for a service-like task: taken by a Go handler, a webhook or
+// an external worker by its topic.
+type Job struct {
+	ID                int64
+	InstanceID        int64
+	ElementInstanceID int64
+	ElementID         string
+	Topic             string
+	State             JobState
+	Retries           int
+	DueAt             time.Time
+	ErrorMessage      string
+	ErrorDetails      string
+	CreatedAt         time.Time
+	// Headers are the task's zeebe:taskHeaders.
+	Headers map[string]string
+	// BusinessKey is the instance's business key (for handlers and workers).
+	BusinessKey string
+	// Vars holds the variables visible to the task when it is handed to a
+	// Go handler; stores need not persist it.
+	Vars Vars
+
+	dirty bool
+}
+
+// IncidentState is the state of an incident.
+type IncidentState string
+
+// Incident states.
+const (
+	IncidentOpen     IncidentState = "open"
+	IncidentResolved IncidentState = "resolved"
+)
+
+// Incident types.
+const (
+	IncidentConditionNoMatch = "conditionNoMatch"
+	IncidentExpression       = "expressionFailed"
+	IncidentJobNoRetries     = "jobNoRetries"
+	IncidentUnhandledError   = "unhandledError"
+	IncidentMapping          = "ioMappingFailed"
+)
+
+// Incident is a business failure stopping one element instance.
+type Incident struct {
+	ID                int64
+	InstanceID        int64
+	ElementInstanceID int64
+	ElementID         string
+	Type              string
+	Message           string
+	JobID             int64
+	State             IncidentState
+	CreatedAt         time.Time
+	ResolvedAt        time.Time
+
+	dirty bool
+}
+
+// JoinToken records tokens that arrived on a flow into a joining gateway
+// (parallel or inclusive) and wait there for the others.
+type JoinToken struct {
+	InstanceID int64
+	ScopeID    int64
+	ElementID  string
+	FlowID     string
+	Count      int
+
+	dirty bool
+}
+
+// EventType is what a history event records.
+type EventType uint8
+
+// History event types.
+const (
+	EventActivating EventType = iota + 1
+	EventActivated
+	EventCompleting
+	EventCompleted
+	EventTerminating
+	EventTerminated
+	EventFlowTaken
+	EventVariableSet
+	EventIncidentCreated
+	EventIncidentResolved
+	EventUserTaskCreated
+	EventUserTaskCompleted
+	EventJobCreated
+	EventJobCompleted
+	EventJobFailed
+	EventInstanceCanceled
+)
+
+var eventTypeNames = [...]string{
+	EventActivating:        "activating",
+	EventActivated:         "activated",
+	EventCompleting:        "completing",
+	EventCompleted:         "completed",
+	EventTerminating:       "terminating",
+	EventTerminated:        "terminated",
+	EventFlowTaken:         "taken",
+	EventVariableSet:       "variableSet",
+	EventIncidentCreated:   "incidentCreated",
+	EventIncidentResolved:  "incidentResolved",
+	EventUserTaskCreated:   "userTaskCreated",
+	EventUserTaskCompleted: "userTaskCompleted",
+	EventJobCreated:        "jobCreated",
+	EventJobCompleted:      "jobCompleted",
+	EventJobFailed:         "jobFailed",
+	EventInstanceCanceled:  "instanceCanceled",
+}
+
+// String returns the event type's name, e.g. "activated".
+func (t EventType) String() string {
+	if int(t) < len(eventTypeNames) && eventTypeNames[t] != "" {
+		return eventTypeNames[t]
+	}
+	return "unknown"
+}
+
+// HistoryEvent is one append-only record of what happened in an instance.
+// ElementID is the flow node, sequence flow or (for process events) the
+// process id.
+type HistoryEvent struct {
+	InstanceID        int64
+	ElementInstanceID int64
+	ElementID         string
+	Type              EventType
+	Time              time.Time
+	// Var is set for EventVariableSet; Detail carries an incident message or
+	// a similar note.
+	Var     *VarChange
+	Detail  string
+	Command *CommandInfo
+}
+
+// VarChange is a variable write in history: the data lineage.
+type VarChange struct {
+	ScopeID  int64
+	Name     string
+	OldValue any
+	NewValue any
+	Created  bool
+}
+
+// CommandInfo describes the command that caused history events. One value is
+// shared by every event of a command.
+type CommandInfo struct {
+	// Name is the command, e.g. "start" or "completeUserTask".
+	Name string
+	// Actor is who ran it (a user or service account); empty for the engine itself.
+	Actor string
+	// RequestID correlates the command with the request that caused it.
+	RequestID string
+}
