@@ -724,7 +724,7 @@ func TestZeebeIOMapping(t *testing.T) {
 	t.Parallel()
 	e, s := deploy(t, bpmntest.New("p").Start("s").Node("calc", "serviceTask", bpmntest.Inner(`<bpmn:extensionElements>
 		<zeebe:taskDefinition type="calc"/>
-		<zeebe:ioMapping><zeebe:input source="=order.amount * 2" target="doubled"/><zeebe:output source="=doubled + result" target="total"/></zeebe:ioMapping>
+		<zeebe:ioMapping><zeebe:input source="=order.amount * 2" target="doubled"/><zeebe:output source="=doubled + result" target="total"/><zeebe:output source="=now()" target="at"/></zeebe:ioMapping>
 	</bpmn:extensionElements>`)).End("e").Chain("s", "calc", "e"))
 	var seen any
 	e.RegisterHandler("calc", func(ctx context.Context, j *engine.Job) (engine.Vars, error) {
@@ -736,6 +736,9 @@ func TestZeebeIOMapping(t *testing.T) {
 		t.Fatalf("handler saw doubled=%v, want 42", seen)
 	}
 	got := vars(t, s, inst.ID)
+	if at, ok := got["at"].(time.Time); !ok || !at.Equal(t0) {
+		t.Fatalf("now() gave %v, want the command time %v", got["at"], t0)
+	}
 	if got["total"] != int64(43) {
 		t.Fatalf("total %v, want 43", got["total"])
 	}

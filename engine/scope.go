@@ -2,6 +2,7 @@ package engine
 
 import (
 	"reflect"
+	"time"
 )
 
 // scopeVars resolves variables for expressions evaluated in an element
@@ -19,6 +20,10 @@ func (s scopeVars) Lookup(name string) (any, bool) {
 	}
 	return nil, false
 }
+
+// Now implements expression.Clock: expressions see the time of the command,
+// so a retry of the same command evaluates now() alike.
+func (s scopeVars) Now() time.Time { return s.c.now }
 
 // parentScope returns the id of the scope enclosing the element instance id, or 0.
 func (c *cmd) parentScope(id int64) int64 {

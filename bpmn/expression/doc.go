@@ -105,7 +105,8 @@
 //     strings), is empty, abs, floor, ceiling, decimal (half even), round
 //     half up, modulo, get value, context put, get entries, and date and
 //     time("2026-01-01T09:00:00Z") (also a local date-time, taken as UTC,
-//     or a date).
+//     or a date), now() and today() (midnight UTC): the engine fixes
+//     the time to that of the command, so a retry sees the same instant.
 //   - A variable that is not set is null. Arithmetic, comparison and most
 //     functions give null when an argument is null; x = null is true when
 //     x is null or not set.
@@ -113,8 +114,8 @@
 //     FEEL would give null: "a" < 1, "a" + 1, upper case(1). Equality of
 //     different types (1 = "1") is null.
 //
-// Not supported: now() and today() (a condition must give the same
-// answer every time), for, function definitions, instance of, temporal
+// Not supported: random number() and uuid() (a condition must give the
+// same answer every time), for, function definitions, instance of, temporal
 // literals (@"..."), ranges outside in, named arguments, unknown
 // functions, names with spaces, and method calls.
 //

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
@@ -61,6 +62,19 @@ type Lookup interface {
 	Lookup(name string) (any, bool)
 }
 
+// Clock is implemented by a Lookup that fixes the time now() and today()
+// read. Without it they read the system clock.
+type Clock interface {
+	Now() time.Time
+}
+
+func now(vars Lookup) time.Time {
+	if c, ok := vars.(Clock); ok {
+		return c.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
 // Map is a Lookup over a plain map.
 type Map map[string]any
 
@@ -112,6 +126,7 @@ type Program struct {
 	names     []string    // sorted, unique root variable names
 	required  []string    // sorted names that must be set (JUEL)
 	budget    bool        // the program loops: pass a *budget
+	clock     bool        // the program reads the time: pass it
 	slots     []slot
 	pool      sync.Pool // *evalState
 }
@@ -212,6 +227,10 @@ func (p *Program) build(g *gen, code string) error {
 		p.budget = true
 		env[budgetKey] = (*budget)(nil)
 	}
+	if g.clock {
+		p.clock = true
+		env[clockKey] = time.Time{}
+	}
 
 	tree, err := parser.Parse(code)
 	if err != nil && strings.Contains(err.Error(), "exceeds maximum allowed nodes") {
@@ -293,6 +312,9 @@ func (p *Program) Eval(vars Lookup) (any, error) {
 	if p.budget {
 		st.budget.left = MaxIterations
 		st.env[budgetKey] = &st.budget
+	}
+	if p.clock {
+		st.env[clockKey] = now(vars)
 	}
 	out, err := st.vm.Run(p.prog, st.env)
 	p.release(st)

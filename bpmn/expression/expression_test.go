@@ -228,6 +228,7 @@ var juelCases = []evalCase{
 
 // feelCases cover every FEEL operator and function.
 var feelCases = []evalCase{
+	{src: `= {"amount": amount, "b": 2}`, want: map[string]any{"amount": int64(1500), "b": int64(2)}},
 	// literals
 	{src: "= 42", want: int64(42)},
 	{src: "=1.5", want: 1.5},
@@ -651,9 +652,8 @@ var compileErrorCases = []struct{ src, msg string }{
 	{"${" + strings.Repeat("-", 100) + "1}", "levels of nesting"},
 	{"= " + strings.Repeat("a and ", 2000) + "b", "expression too large"},
 	// non-deterministic functions
-	{"= now()", "now() is not supported"},
-	{"= today()", "today() is not supported"},
-	{"= date and time(now())", "now() is not supported"},
+	{"= random number()", "random number() is not supported"},
+	{"= now(1)", "expected"},
 	// input limits
 	{"= \xff", "not valid UTF-8"},
 	{"= " + strings.Repeat("1+", MaxSourceLen), "expected at most"},
@@ -947,5 +947,47 @@ func TestIterationBudget(t *testing.T) {
 		if got, err := p.Eval(vars); err != nil || got != int64(89) {
 			t.Fatalf("got %v, %v; want 89", got, err)
 		}
+	}
+}
+
+// clockMap is a Lookup with a fixed clock.
+type clockMap struct {
+	Map
+	at time.Time
+}
+
+func (c clockMap) Now() time.Time { return c.at }
+
+func TestNowReadsTheLookupClock(t *testing.T) {
+	at := time.Date(2026, 5, 6, 15, 4, 5, 0, time.UTC)
+	vars := clockMap{Map: Map{"due": time.Date(2026, 5, 7, 0, 0, 0, 0, time.UTC)}, at: at}
+	tests := []struct {
+		src  string
+		want any
+	}{
+		{"= now()", at},
+		{"= today()", time.Date(2026, 5, 6, 0, 0, 0, 0, time.UTC)},
+		{"= string(now())", "2026-05-06T15:04:05Z"},
+		{"= due > now()", true},
+	}
+	for _, tt := range tests {
+		got, err := MustCompile(tt.src).Eval(vars)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.src, err)
+		}
+		if w, ok := tt.want.(time.Time); ok {
+			if g, ok := got.(time.Time); !ok || !g.Equal(w) {
+				t.Fatalf("%s = %v, want %v", tt.src, got, w)
+			}
+			continue
+		}
+		if got != tt.want {
+			t.Fatalf("%s = %#v, want %#v", tt.src, got, tt.want)
+		}
+	}
+	// Without a Clock, now() reads the system clock.
+	got, err := MustCompile("= now()").Eval(Map{})
+	if err != nil || time.Since(got.(time.Time)) > time.Minute {
+		t.Fatalf("now() without a clock: %v %v", got, err)
 	}
 }

@@ -93,8 +93,13 @@ var feelFuncs = map[string]feelFunc{
 }
 
 // feelNonDeterministic are functions refused because a condition must
-// give the same answer when it is evaluated again.
-var feelNonDeterministic = map[string]bool{"now": true, "today": true, "random number": true, "uuid": true}
+// give the same answer when it is evaluated again. now() and today() are
+// allowed: they read the clock of the Lookup (see Clock), which the engine
+// sets to the time of the command, so a retry sees the same instant.
+var feelNonDeterministic = map[string]bool{"random number": true, "uuid": true}
+
+// feelClock are the functions that read the time of the evaluation.
+var feelClock = map[string]bool{"now": true, "today": true}
 
 // feelMaxWords is the most words in a function name.
 const feelMaxWords = 4
@@ -880,7 +885,7 @@ func (p *feelParser) functionName() (string, int, bool) {
 		words = append(words, t.text)
 		if next := p.peek(n + 1); next.kind == fPunct && next.text == "(" {
 			name := strings.Join(words, " ")
-			if _, ok := feelFuncs[name]; ok || feelNonDeterministic[name] {
+			if _, ok := feelFuncs[name]; ok || feelNonDeterministic[name] || feelClock[name] {
 				return name, n + 1, true
 			}
 			keyword := false
@@ -943,11 +948,21 @@ func (p *feelParser) call(t feelToken, name string, n int) (fx, error) {
 		return fx{}, p.g.errorf(t.pos, "%s() is not supported: a condition must give the same result every time it is evaluated", name)
 	}
 	spec, ok := feelFuncs[name]
-	if !ok {
+	if !ok && !feelClock[name] {
 		return fx{}, p.g.errorf(t.pos, "unknown function %q", name)
 	}
 	for k := 0; k <= n; k++ { // the words and "("
 		p.advance()
+	}
+	if feelClock[name] {
+		if err := p.expect(")"); err != nil {
+			return fx{}, err
+		}
+		p.g.clock = true
+		if name == "today" {
+			return fx{code: p.g.call("f_today", clockKey)}, nil
+		}
+		return fx{code: clockKey}, nil
 	}
 	if name == "is defined" {
 		return p.isDefined(t)
@@ -1114,11 +1129,13 @@ func (p *feelParser) contextLiteral() (fx, error) {
 		if err := p.expect(":"); err != nil {
 			return fx{}, err
 		}
-		sc.keys[k.text] = true
+		// An entry's value sees the entries before it, not itself: in
+		// {"id": id} the value is the variable id (as in Camunda's FEEL).
 		v, err := p.nested()
 		if err != nil {
 			return fx{}, err
 		}
+		sc.keys[k.text] = true
 		entries = append(entries, quote(k.text)+": "+v.code)
 	}
 	p.advance()

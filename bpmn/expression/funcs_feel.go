@@ -38,6 +38,19 @@ func feelRound(f float64) (any, error) {
 // budgetKey is the env key of the *budget of a run.
 const budgetKey = "b"
 
+// clockKey is the env key of the current time of a run (now()).
+const clockKey = "n"
+
+// fToday is FEEL today(): the current date, as midnight UTC.
+func fToday(args ...any) (any, error) {
+	t, ok := args[0].(time.Time)
+	if !ok {
+		return nil, errors.New("internal: no clock")
+	}
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC), nil
+}
+
 // MaxIterations bounds the filter and quantifier steps of one
 // evaluation, so that nested loops over large lists (some a in l, b in
 // l, c in l satisfies ...) fail instead of running for hours.
@@ -1247,6 +1260,7 @@ var feelFunctions = map[string]func(args ...any) (any, error){
 	"f_get_entries":     fGetEntries,
 	"f_is_empty":        fIsEmpty,
 	"f_date_and_time":   fDateAndTime,
+	"f_today":           fToday,
 }
 
 // roundInt applies floor or ceiling.

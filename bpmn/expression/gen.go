@@ -18,6 +18,7 @@ type gen struct {
 	depth    int
 	reparses int
 	budget   bool // uses feel_step: Eval passes an iteration budget
+	clock    bool // uses now() or today(): Eval passes the current time
 	dialect  Dialect
 }
 
