@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/batonbpm/baton/bpmn"
@@ -46,7 +48,10 @@ type cmd struct {
 	created bool
 	prevRev int64
 
+	// eis are the live element instances; ended those that completed or
+	// terminated in this command, kept until save.
 	eis       []*ElementInstance
+	ended     []*ElementInstance
 	vars      []*Variable
 	tasks     []*UserTask
 	jobs      []*Job
@@ -55,6 +60,23 @@ type cmd struct {
 	history   []HistoryEvent
 
 	queue []step
+	// lookup resolves variables for expressions; its scope is set per evaluation.
+	lookup scopeVars
+	// changes is the buffer save fills.
+	changes InstanceChanges
+	// eiSlab and jobSlab hand out rows from chunks, which costs one
+	// allocation per chunk instead of one per row. Unused rows stay with
+	// the pooled command; used ones belong to the store.
+	eiSlab  []ElementInstance
+	jobSlab []Job
+	// handed is the copy of a job given to a Go handler.
+	handed Job
+	// varGen counts variable writes; visible caches the variables of
+	// visScope as they were at visGen.
+	varGen   uint64
+	visScope int64
+	visGen   uint64
+	visVars  Vars
 	// joinsToTry collects joins that received tokens while a node takes
 	// its outgoing flows; they are tried after all flows are taken, so that
 	// tokens in transit from the same split count.
@@ -73,11 +95,73 @@ func WithCommandInfo(ctx context.Context, actor, requestID string) context.Conte
 	return context.WithValue(ctx, ctxKey{}, CommandInfo{Actor: actor, RequestID: requestID})
 }
 
+// cmdPool recycles commands and the buffers they grow (queue, element
+// instances, history, changes), which would otherwise be allocated anew by
+// every command.
+var cmdPool = sync.Pool{New: func() any { return new(cmd) }}
+
 func (e *Engine) newCmd(ctx context.Context, tx Store, name string, m *model) *cmd {
 	info, _ := ctx.Value(ctxKey{}).(CommandInfo)
 	info.Name = name
-	return &cmd{e: e, ctx: ctx, tx: tx, info: &info, now: e.cfg.NowFunc().UTC(), m: m,
-		history: make([]HistoryEvent, 0, historyCapDefault)}
+	info.Time = e.cfg.NowFunc().UTC()
+	c := cmdPool.Get().(*cmd)
+	c.e, c.ctx, c.tx, c.info, c.now, c.m = e, ctx, tx, &info, info.Time, m
+	c.lookup.c = c
+	return c
+}
+
+// release clears the command and returns it to the pool, keeping the
+// capacity of its buffers. Rows it pointed to belong to the store now.
+func (c *cmd) release() {
+	c.e, c.ctx, c.tx, c.info, c.m, c.inst = nil, nil, nil, nil, nil, nil
+	c.created, c.prevRev = false, 0
+	c.lookup = scopeVars{}
+	c.handed = Job{}
+	c.varGen, c.visScope, c.visGen, c.visVars = 0, 0, 0, nil
+	c.eis = clearSlice(c.eis)
+	c.ended = clearSlice(c.ended)
+	c.vars = clearSlice(c.vars)
+	c.tasks = clearSlice(c.tasks)
+	c.jobs = clearSlice(c.jobs)
+	c.incidents = clearSlice(c.incidents)
+	c.joins = clearSlice(c.joins)
+	c.history = clearSlice(c.history)
+	c.queue = clearSlice(c.queue)
+	c.joinsToTry = clearSlice(c.joinsToTry)
+	ch := &c.changes
+	ch.Instance, ch.Created, ch.PrevRevision = nil, false, 0
+	ch.ElementInstances = clearSlice(ch.ElementInstances)
+	ch.Variables = clearSlice(ch.Variables)
+	ch.UserTasks = clearSlice(ch.UserTasks)
+	ch.Jobs = clearSlice(ch.Jobs)
+	ch.Incidents = clearSlice(ch.Incidents)
+	ch.JoinTokens = clearSlice(ch.JoinTokens)
+	ch.History = nil
+	cmdPool.Put(c)
+}
+
+// clearSlice zeroes s, so the pool holds no pointers, and empties it.
+func clearSlice[T any](s []T) []T {
+	clear(s)
+	return s[:0]
+}
+
+// command runs fn as one command in a transaction of the store: a fresh
+// cmd per attempt, released when the transaction is over.
+func (e *Engine) command(ctx context.Context, name string, m *model, fn func(c *cmd) error) error {
+	var c *cmd
+	defer func() {
+		if c != nil {
+			c.release()
+		}
+	}()
+	return e.store.Tx(ctx, func(tx Store) error {
+		if c != nil {
+			c.release()
+		}
+		c = e.newCmd(ctx, tx, name, m)
+		return fn(c)
+	})
 }
 
 // load takes the state an InstanceLock returned.
@@ -118,12 +202,14 @@ func (c *cmd) load(st *LiveState) error {
 // save writes every changed row and the history of the command.
 func (c *cmd) save() error {
 	c.inst.Revision = c.prevRev + 1
-	ch := &InstanceChanges{Instance: c.inst, Created: c.created, PrevRevision: c.prevRev, History: c.history}
+	ch := &c.changes
+	ch.Instance, ch.Created, ch.PrevRevision, ch.History = c.inst, c.created, c.prevRev, c.history
 	for _, ei := range c.eis {
 		if ei.dirty {
 			ch.ElementInstances = append(ch.ElementInstances, ei)
 		}
 	}
+	ch.ElementInstances = append(ch.ElementInstances, c.ended...)
 	for _, v := range c.vars {
 		if v.dirty {
 			ch.Variables = append(ch.Variables, v)
@@ -159,8 +245,7 @@ func (c *cmd) newID() (int64, error) { return c.e.newID(c.ctx) }
 
 // record appends a history event about an element instance.
 func (c *cmd) record(ei *ElementInstance, t EventType, detail string) {
-	c.history = append(c.history, HistoryEvent{InstanceID: c.inst.ID, ElementInstanceID: ei.ID, ElementID: ei.ElementID,
-		Type: t, Time: c.now, Detail: detail, Command: c.info})
+	c.history = append(c.history, HistoryEvent{ElementInstanceID: ei.ID, ElementID: ei.ElementID, Type: t, Detail: detail, Command: c.info})
 }
 
 // legal lists the lifecycle transitions an element instance may make.
@@ -193,12 +278,18 @@ func (c *cmd) transition(ei *ElementInstance, to ElementState) error {
 	ei.dirty = true
 	if !to.Live() {
 		ei.EndedAt = c.now
+		// Only live instances stay in c.eis, so that scans of a scope
+		// cost what is live, not everything the command has run.
+		if i := slices.Index(c.eis, ei); i >= 0 {
+			c.eis = slices.Delete(c.eis, i, i+1)
+		}
+		c.ended = append(c.ended, ei)
 	}
 	c.record(ei, stateEvent[to], "")
 	return nil
 }
 
-// eiByID returns the element instance with the given id, or nil.
+// eiByID returns the live element instance with the given id, or nil.
 func (c *cmd) eiByID(id int64) *ElementInstance {
 	for _, ei := range c.eis {
 		if ei.ID == id {
@@ -214,7 +305,8 @@ func (c *cmd) activate(n *bpmn.FlowNode, scope *ElementInstance, via *bpmn.Seque
 	if err != nil {
 		return nil, err
 	}
-	ei := &ElementInstance{ID: id, InstanceID: c.inst.ID, ScopeID: scope.ID, ElementID: n.ID, Kind: n.Kind,
+	ei := c.newEI()
+	*ei = ElementInstance{ID: id, InstanceID: c.inst.ID, ScopeID: scope.ID, ElementID: n.ID, Kind: n.Kind,
 		State: ElementActivating, CreatedAt: c.now, node: n, dirty: true}
 	if via != nil {
 		ei.IncomingFlow = via.ID
@@ -223,6 +315,29 @@ func (c *cmd) activate(n *bpmn.FlowNode, scope *ElementInstance, via *bpmn.Seque
 	c.record(ei, EventActivating, "")
 	c.queue = append(c.queue, step{kind: stepActivate, ei: ei})
 	return ei, nil
+}
+
+// slabChunk is how many rows a slab allocates at once.
+const slabChunk = 8
+
+// newEI returns a zero element instance from the slab.
+func (c *cmd) newEI() *ElementInstance {
+	if len(c.eiSlab) == 0 {
+		c.eiSlab = make([]ElementInstance, slabChunk)
+	}
+	ei := &c.eiSlab[0]
+	c.eiSlab = c.eiSlab[1:]
+	return ei
+}
+
+// newJob returns a zero job from the slab.
+func (c *cmd) newJob() *Job {
+	if len(c.jobSlab) == 0 {
+		c.jobSlab = make([]Job, slabChunk)
+	}
+	j := &c.jobSlab[0]
+	c.jobSlab = c.jobSlab[1:]
+	return j
 }
 
 // completeLater queues the completion of ei.
@@ -370,8 +485,7 @@ func (c *cmd) checkScope(scope *ElementInstance) error {
 
 // takeFlow moves a token along f inside scope.
 func (c *cmd) takeFlow(f *bpmn.SequenceFlow, scope *ElementInstance) error {
-	c.history = append(c.history, HistoryEvent{InstanceID: c.inst.ID, ElementInstanceID: scope.ID, ElementID: f.ID,
-		Type: EventFlowTaken, Time: c.now, Command: c.info})
+	c.history = append(c.history, HistoryEvent{ElementInstanceID: scope.ID, ElementID: f.ID, Type: EventFlowTaken, Command: c.info})
 	t := f.Target
 	if isJoin(t) {
 		c.addJoinToken(scope, t, f)
@@ -488,11 +602,15 @@ func (c *cmd) terminate(ei *ElementInstance) error {
 // terminateChildren terminates every live element instance in scope and
 // drops the tokens waiting at its joins.
 func (c *cmd) terminateChildren(scope *ElementInstance) error {
-	for i := 0; i < len(c.eis); i++ {
-		if ch := c.eis[i]; ch.ScopeID == scope.ID && ch.State.Live() {
-			if err := c.terminate(ch); err != nil {
-				return err
-			}
+	var children []*ElementInstance
+	for _, ch := range c.eis {
+		if ch.ScopeID == scope.ID {
+			children = append(children, ch)
+		}
+	}
+	for _, ch := range children {
+		if err := c.terminate(ch); err != nil {
+			return err
 		}
 	}
 	for _, jt := range c.joins {

@@ -40,8 +40,7 @@ func (e *Engine) Start(ctx context.Context, p *StartParams) (*Instance, error) {
 		return nil, err
 	}
 	var inst *Instance
-	err = e.store.Tx(ctx, func(tx Store) error {
-		c := e.newCmd(ctx, tx, "start", m)
+	err = e.command(ctx, "start", m, func(c *cmd) error {
 		id, err := c.newID()
 		if err != nil {
 			return err
@@ -65,8 +64,11 @@ func (e *Engine) Start(ctx context.Context, p *StartParams) (*Instance, error) {
 		if err := c.drain(); err != nil {
 			return err
 		}
+		if err := c.save(); err != nil {
+			return err
+		}
 		inst = c.inst
-		return c.save()
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -76,6 +78,12 @@ func (e *Engine) Start(ctx context.Context, p *StartParams) (*Instance, error) {
 
 // onInstance runs fn as a command on a locked, active instance.
 func (e *Engine) onInstance(ctx context.Context, name string, instanceID int64, fn func(c *cmd) error) error {
+	var c *cmd
+	defer func() {
+		if c != nil {
+			c.release()
+		}
+	}()
 	return e.store.Tx(ctx, func(tx Store) error {
 		st, err := tx.InstanceLock(ctx, instanceID)
 		if err != nil {
@@ -85,7 +93,10 @@ func (e *Engine) onInstance(ctx context.Context, name string, instanceID int64, 
 		if err != nil {
 			return err
 		}
-		c := e.newCmd(ctx, tx, name, m)
+		if c != nil {
+			c.release()
+		}
+		c = e.newCmd(ctx, tx, name, m)
 		if err := c.load(st); err != nil {
 			return err
 		}

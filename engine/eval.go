@@ -24,7 +24,8 @@ func (c *cmd) evalIn(ei *ElementInstance, scope int64, x *bpmn.Expression) (any,
 	if x.Program == nil {
 		return nil, &IncidentError{ElementID: ei.ElementID, Type: IncidentExpression, Reason: fmt.Sprintf("expression %q did not compile", x.Source)}
 	}
-	v, err := x.Program.Eval(scopeVars{c, scope})
+	c.lookup.scope = scope
+	v, err := x.Program.Eval(&c.lookup)
 	if err != nil {
 		return nil, c.evalError(ei, x, err)
 	}
@@ -48,7 +49,8 @@ func (c *cmd) condition(ei *ElementInstance, f *bpmn.SequenceFlow) (bool, error)
 	if x.Program == nil {
 		return false, &IncidentError{ElementID: ei.ElementID, Type: IncidentExpression, Reason: fmt.Sprintf("condition of %s %q did not compile", f.ID, x.Source)}
 	}
-	ok, err := x.Program.EvalBool(scopeVars{c, ei.ID})
+	c.lookup.scope = ei.ID
+	ok, err := x.Program.EvalBool(&c.lookup)
 	if err != nil {
 		return false, c.evalError(ei, x, fmt.Errorf("condition of flow %s: %w", f.ID, err))
 	}

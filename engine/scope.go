@@ -14,7 +14,7 @@ type scopeVars struct {
 }
 
 // Lookup implements expression.Lookup.
-func (s scopeVars) Lookup(name string) (any, bool) {
+func (s *scopeVars) Lookup(name string) (any, bool) {
 	if v := s.c.findVar(s.scope, name); v != nil {
 		return v.Value, true
 	}
@@ -23,7 +23,7 @@ func (s scopeVars) Lookup(name string) (any, bool) {
 
 // Now implements expression.Clock: expressions see the time of the command,
 // so a retry of the same command evaluates now() alike.
-func (s scopeVars) Now() time.Time { return s.c.now }
+func (s *scopeVars) Now() time.Time { return s.c.now }
 
 // parentScope returns the id of the scope enclosing the element instance id, or 0.
 func (c *cmd) parentScope(id int64) int64 {
@@ -71,8 +71,8 @@ func (c *cmd) setLocal(scope int64, name string, value any) {
 		ch.OldValue = v.Value
 	}
 	v.Value, v.dirty = value, true
-	c.history = append(c.history, HistoryEvent{InstanceID: c.inst.ID, ElementInstanceID: scope, ElementID: c.scopeElementID(scope),
-		Type: EventVariableSet, Time: c.now, Var: ch, Command: c.info})
+	c.varGen++
+	c.history = append(c.history, HistoryEvent{ElementInstanceID: scope, ElementID: c.scopeElementID(scope), Type: EventVariableSet, Var: ch, Command: c.info})
 }
 
 // setVar writes a variable the way Camunda's setVariable does: where it
@@ -102,6 +102,7 @@ func (c *cmd) dropLocals(scope int64) {
 	for _, v := range c.vars {
 		if v.ScopeID == scope && !v.Deleted {
 			v.Deleted, v.dirty = true, true
+			c.varGen++
 		}
 	}
 }
@@ -122,6 +123,18 @@ func (c *cmd) visible(scope int64) Vars {
 		}
 	}
 	return out
+}
+
+// visibleShared is visible(scope), computed again only after a variable
+// write: consecutive jobs of one scope share the map, which is read-only.
+func (c *cmd) visibleShared(scope int64) Vars {
+	if c.visVars == nil || c.visScope != scope || c.visGen != c.varGen {
+		c.visVars, c.visScope, c.visGen = c.visible(scope), scope, c.varGen
+		if c.visVars == nil {
+			c.visVars = Vars{}
+		}
+	}
+	return c.visVars
 }
 
 func (c *cmd) scopeElementID(scope int64) string {

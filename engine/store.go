@@ -40,7 +40,9 @@ type Store interface {
 	// variables, open user tasks, active or failed jobs, open incidents and
 	// join tokens.
 	InstanceLock(ctx context.Context, id int64) (*LiveState, error)
-	// InstanceSave writes the changes of one command. For an existing
+	// InstanceSave writes the changes of one command. The command reuses c
+	// and its slices after the transaction: a store may keep the rows they
+	// point to, but not the slices. For an existing
 	// instance, the stored revision must equal c.PrevRevision, else ErrConflict.
 	InstanceSave(ctx context.Context, c *InstanceChanges) error
 	// InstanceGet returns an instance.

@@ -151,10 +151,11 @@ func (c *cmd) createJob(ei *ElementInstance) error {
 		}
 		headers = t.Headers
 	}
-	j := &Job{ID: id, InstanceID: c.inst.ID, ElementInstanceID: ei.ID, ElementID: ei.ElementID, Topic: topic,
+	j := c.newJob()
+	*j = Job{ID: id, InstanceID: c.inst.ID, ElementInstanceID: ei.ID, ElementID: ei.ElementID, Topic: topic,
 		State: JobActive, Retries: retries, DueAt: c.now, CreatedAt: c.now, Headers: headers, BusinessKey: c.inst.BusinessKey, dirty: true}
 	c.jobs = append(c.jobs, j)
-	c.record(ei, EventJobCreated, topic)
+	c.record(ei, EventJobCreated, "")
 	if h := c.e.handler(topic); h != nil {
 		return c.work(ei, j, h)
 	}
@@ -166,9 +167,10 @@ func (c *cmd) createJob(ei *ElementInstance) error {
 // (issue 4) will retry with backoff instead.
 func (c *cmd) work(ei *ElementInstance, j *Job, h HandlerFunc) error {
 	for {
-		in := *j
-		in.Vars = c.visible(ei.ID)
-		out, err := h(c.ctx, &in)
+		c.handed = *j
+		c.handed.Vars = c.visibleShared(ei.ID)
+		out, err := h(c.ctx, &c.handed)
+		c.handed = Job{}
 		if err == nil {
 			return c.jobDone(ei, j, out)
 		}

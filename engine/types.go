@@ -279,19 +279,23 @@ func (t EventType) String() string {
 
 // HistoryEvent is one append-only record of what happened in an instance.
 // ElementID is the flow node, sequence flow or (for process events) the
-// process id.
+// process id. The event is kept small: a command writes dozens, and every
+// instance keeps them all.
 type HistoryEvent struct {
-	InstanceID        int64
 	ElementInstanceID int64
 	ElementID         string
 	Type              EventType
-	Time              time.Time
-	// Var is set for EventVariableSet; Detail carries an incident message or
-	// a similar note.
-	Var     *VarChange
-	Detail  string
+	// Command tells who caused the event, when and in which request; one
+	// value is shared by every event of a command.
 	Command *CommandInfo
+	// Var is set for EventVariableSet.
+	Var *VarChange
+	// Detail carries an incident message or a similar note.
+	Detail string
 }
+
+// Time returns when the event happened: the time of its command.
+func (e *HistoryEvent) Time() time.Time { return e.Command.Time }
 
 // VarChange is a variable write in history: the data lineage.
 type VarChange struct {
@@ -311,4 +315,6 @@ type CommandInfo struct {
 	Actor string
 	// RequestID correlates the command with the request that caused it.
 	RequestID string
+	// Time is when the command ran; every event of it has this time.
+	Time time.Time
 }

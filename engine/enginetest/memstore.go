@@ -30,6 +30,26 @@ type MemStore struct {
 	tasks       map[int64]*engine.UserTask
 	jobs        map[int64]*engine.Job
 	incidents   map[int64]*engine.Incident
+	// names interns the element ids of history events.
+	names    map[string]uint32
+	nameList []string
+}
+
+// memEvent is a history event as the store keeps it: without pointers, so
+// that the history of a million instances costs the garbage collector
+// nothing to scan. Strings and pointers live in side tables.
+type memEvent struct {
+	elementInstanceID int64
+	name              uint32 // index into MemStore.nameList
+	cmd               uint32 // index into memInstance.cmds
+	extra             uint32 // 0, or 1 + index into memInstance.extras
+	typ               engine.EventType
+}
+
+// memExtra holds the rare parts of an event: a variable write or a detail.
+type memExtra struct {
+	v      *engine.VarChange
+	detail string
 }
 
 type memInstance struct {
@@ -40,7 +60,9 @@ type memInstance struct {
 	taskIDs []int64
 	jobIDs  []int64
 	incIDs  []int64
-	history []engine.HistoryEvent
+	history []memEvent
+	cmds    []*engine.CommandInfo
+	extras  []memExtra
 }
 
 // NewMemStore returns an empty store.
@@ -52,6 +74,7 @@ func NewMemStore() *MemStore {
 		tasks:     map[int64]*engine.UserTask{},
 		jobs:      map[int64]*engine.Job{},
 		incidents: map[int64]*engine.Incident{},
+		names:     map[string]uint32{},
 	}
 }
 
@@ -404,10 +427,38 @@ func (s *MemStore) apply(c *engine.InstanceChanges) {
 		}
 		s.incidents[in.ID] = in
 	}
+	s.appendHistory(mi, c.History)
+}
+
+// appendHistory stores events in their compact form.
+func (s *MemStore) appendHistory(mi *memInstance, events []engine.HistoryEvent) {
 	if mi.history == nil {
-		mi.history = c.History // the command hands its history over
-	} else {
-		mi.history = append(mi.history, c.History...)
+		mi.history = make([]memEvent, 0, len(events))
+	}
+	lastName := ""
+	var lastIdx uint32
+	for i := range events {
+		ev := &events[i]
+		me := memEvent{elementInstanceID: ev.ElementInstanceID, typ: ev.Type}
+		if ev.ElementID != lastName || i == 0 {
+			idx, ok := s.names[ev.ElementID]
+			if !ok {
+				idx = uint32(len(s.nameList))
+				s.names[ev.ElementID] = idx
+				s.nameList = append(s.nameList, ev.ElementID)
+			}
+			lastName, lastIdx = ev.ElementID, idx
+		}
+		me.name = lastIdx
+		if n := len(mi.cmds); n == 0 || mi.cmds[n-1] != ev.Command {
+			mi.cmds = append(mi.cmds, ev.Command)
+		}
+		me.cmd = uint32(len(mi.cmds) - 1)
+		if ev.Var != nil || ev.Detail != "" {
+			mi.extras = append(mi.extras, memExtra{v: ev.Var, detail: ev.Detail})
+			me.extra = uint32(len(mi.extras))
+		}
+		mi.history = append(mi.history, me)
 	}
 }
 
@@ -553,5 +604,14 @@ func (t *memTx) HistoryList(ctx context.Context, instanceID int64) ([]engine.His
 	if !ok {
 		return nil, &engine.NotFoundError{What: "process instance", ID: fmt.Sprint(instanceID)}
 	}
-	return slices.Clone(mi.history), nil
+	out := make([]engine.HistoryEvent, len(mi.history))
+	for i, me := range mi.history {
+		ev := engine.HistoryEvent{ElementInstanceID: me.elementInstanceID, ElementID: t.nameList[me.name], Type: me.typ, Command: mi.cmds[me.cmd]}
+		if me.extra > 0 {
+			x := mi.extras[me.extra-1]
+			ev.Var, ev.Detail = x.v, x.detail
+		}
+		out[i] = ev
+	}
+	return out, nil
 }
