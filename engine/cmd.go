@@ -69,8 +69,12 @@ type cmd struct {
 	// the pooled command; used ones belong to the store.
 	eiSlab  []ElementInstance
 	jobSlab []Job
-	// handed is the copy of a job given to a Go handler.
-	handed Job
+	// handed is the copy of a job given to a Go handler; handedVars
+	// computes its variables (visible from handedScope) on demand, made once
+	// per pooled command so that handing a job allocates nothing.
+	handed      Job
+	handedScope int64
+	handedVars  func() Vars
 	// varGen counts variable writes; visible caches the variables of
 	// visScope as they were at visGen.
 	varGen   uint64
@@ -105,6 +109,9 @@ func (e *Engine) newCmd(ctx context.Context, tx Store, name string, m *model) *c
 	info.Name = name
 	info.Time = e.cfg.NowFunc().UTC()
 	c := cmdPool.Get().(*cmd)
+	if c.handedVars == nil {
+		c.handedVars = func() Vars { return c.visibleShared(c.handedScope) }
+	}
 	c.e, c.ctx, c.tx, c.info, c.now, c.m = e, ctx, tx, &info, info.Time, m
 	c.lookup.c = c
 	return c
@@ -188,7 +195,7 @@ func (c *cmd) load(st *LiveState) error {
 		t.dirty = false
 	}
 	for _, j := range c.jobs {
-		j.dirty = false
+		j.dirty, j.fresh = false, false
 	}
 	for _, in := range c.incidents {
 		in.dirty = false
@@ -221,7 +228,10 @@ func (c *cmd) save() error {
 		}
 	}
 	for _, j := range c.jobs {
-		if j.dirty {
+		// A job a Go handler completed in the command that created it was
+		// never visible outside the command: history records it, and its
+		// row is not written.
+		if j.dirty && !(j.fresh && j.State == JobCompleted) {
 			ch.Jobs = append(ch.Jobs, j)
 		}
 	}
@@ -259,13 +269,11 @@ var legal = map[[2]ElementState]bool{
 	{ElementTerminating, ElementTerminated}: true,
 }
 
+// stateEvent is the history event of entering a state; passing states have none.
 var stateEvent = map[ElementState]EventType{
-	ElementActivating:  EventActivating,
-	ElementActivated:   EventActivated,
-	ElementCompleting:  EventCompleting,
-	ElementCompleted:   EventCompleted,
-	ElementTerminating: EventTerminating,
-	ElementTerminated:  EventTerminated,
+	ElementActivated:  EventActivated,
+	ElementCompleted:  EventCompleted,
+	ElementTerminated: EventTerminated,
 }
 
 // transition moves ei to state to and records it; an illegal move is a bug
@@ -277,7 +285,6 @@ func (c *cmd) transition(ei *ElementInstance, to ElementState) error {
 	ei.State = to
 	ei.dirty = true
 	if !to.Live() {
-		ei.EndedAt = c.now
 		// Only live instances stay in c.eis, so that scans of a scope
 		// cost what is live, not everything the command has run.
 		if i := slices.Index(c.eis, ei); i >= 0 {
@@ -285,7 +292,9 @@ func (c *cmd) transition(ei *ElementInstance, to ElementState) error {
 		}
 		c.ended = append(c.ended, ei)
 	}
-	c.record(ei, stateEvent[to], "")
+	if t, ok := stateEvent[to]; ok {
+		c.record(ei, t, "")
+	}
 	return nil
 }
 
@@ -300,7 +309,7 @@ func (c *cmd) eiByID(id int64) *ElementInstance {
 }
 
 // activate creates an element instance of n in scope and queues its activation.
-func (c *cmd) activate(n *bpmn.FlowNode, scope *ElementInstance, via *bpmn.SequenceFlow) (*ElementInstance, error) {
+func (c *cmd) activate(n *bpmn.FlowNode, scope *ElementInstance) (*ElementInstance, error) {
 	id, err := c.newID()
 	if err != nil {
 		return nil, err
@@ -308,11 +317,7 @@ func (c *cmd) activate(n *bpmn.FlowNode, scope *ElementInstance, via *bpmn.Seque
 	ei := c.newEI()
 	*ei = ElementInstance{ID: id, InstanceID: c.inst.ID, ScopeID: scope.ID, ElementID: n.ID, Kind: n.Kind,
 		State: ElementActivating, CreatedAt: c.now, node: n, dirty: true}
-	if via != nil {
-		ei.IncomingFlow = via.ID
-	}
 	c.eis = append(c.eis, ei)
-	c.record(ei, EventActivating, "")
 	c.queue = append(c.queue, step{kind: stepActivate, ei: ei})
 	return ei, nil
 }
@@ -492,7 +497,7 @@ func (c *cmd) takeFlow(f *bpmn.SequenceFlow, scope *ElementInstance) error {
 		c.joinsToTry = append(c.joinsToTry, t)
 		return nil
 	}
-	_, err := c.activate(t, scope, f)
+	_, err := c.activate(t, scope)
 	return err
 }
 
@@ -549,7 +554,7 @@ func (c *cmd) tryJoin(scope *ElementInstance, g *bpmn.FlowNode) error {
 			jt.dirty = true
 		}
 	}
-	_, err := c.activate(g, scope, nil)
+	_, err := c.activate(g, scope)
 	return err
 }
 

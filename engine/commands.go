@@ -35,10 +35,6 @@ func (e *Engine) Start(ctx context.Context, p *StartParams) (*Instance, error) {
 	if start == nil {
 		return nil, &InvalidError{Field: "process " + def.Key, Reason: "it has no none start event; it can only be started by an event"}
 	}
-	vars, err := NormalizeVars(p.Vars)
-	if err != nil {
-		return nil, err
-	}
 	var inst *Instance
 	err = e.command(ctx, "start", m, func(c *cmd) error {
 		id, err := c.newID()
@@ -48,17 +44,19 @@ func (e *Engine) Start(ctx context.Context, p *StartParams) (*Instance, error) {
 		c.inst = &Instance{ID: id, DefinitionID: def.ID, Key: def.Key, Version: def.Version, BusinessKey: p.BusinessKey,
 			State: InstanceActive, StartedAt: c.now}
 		c.created = true
-		proc := &ElementInstance{ID: id, InstanceID: id, ElementID: def.Key, Kind: kindProcess, State: ElementActivating, CreatedAt: c.now, dirty: true}
+		proc := c.newEI()
+		*proc = ElementInstance{ID: id, InstanceID: id, ElementID: def.Key, Kind: kindProcess, State: ElementActivating, CreatedAt: c.now, dirty: true}
 		c.eis = append(c.eis, proc)
-		c.record(proc, EventActivating, "")
 		if err := c.transition(proc, ElementActivated); err != nil {
 			return err
 		}
-		c.setVars(id, vars)
+		if err := c.setVars(id, p.Vars, false); err != nil {
+			return err
+		}
 		if h := start.Human; h != nil && h.Initiator != "" && c.info.Actor != "" {
 			c.setLocal(id, h.Initiator, c.info.Actor)
 		}
-		if _, err := c.activate(start, proc, nil); err != nil {
+		if _, err := c.activate(start, proc); err != nil {
 			return err
 		}
 		if err := c.drain(); err != nil {
@@ -128,10 +126,6 @@ func (e *Engine) modelByID(ctx context.Context, tx Store, defID int64) (*model, 
 // written where they exist in the task's scope chain, else on the instance.
 // A task that is already completed or canceled is ErrConflict.
 func (e *Engine) CompleteUserTask(ctx context.Context, taskID int64, vars Vars) error {
-	vs, err := NormalizeVars(vars)
-	if err != nil {
-		return err
-	}
 	t, err := e.store.UserTaskGet(ctx, taskID)
 	if err != nil {
 		return fmt.Errorf("complete task %d: %w", taskID, err)
@@ -150,7 +144,9 @@ func (e *Engine) CompleteUserTask(ctx context.Context, taskID int64, vars Vars) 
 		if ei == nil || ei.State != ElementActivated {
 			return &ConflictError{Reason: fmt.Sprintf("user task %d: its element is not waiting", taskID)}
 		}
-		c.setVars(ei.ID, vs)
+		if err := c.setVars(ei.ID, vars, false); err != nil {
+			return err
+		}
 		task.State, task.EndedAt, task.dirty = TaskCompleted, c.now, true
 		c.record(ei, EventUserTaskCompleted, "")
 		c.completeLater(ei)
@@ -193,12 +189,8 @@ func (e *Engine) jobCommand(ctx context.Context, name string, jobID int64, fn fu
 // CompleteJob completes a job with variables and its task goes on. A job
 // that is not active is ErrConflict.
 func (e *Engine) CompleteJob(ctx context.Context, jobID int64, vars Vars) error {
-	vs, err := NormalizeVars(vars)
-	if err != nil {
-		return err
-	}
 	return e.jobCommand(ctx, "complete", jobID, func(c *cmd, ei *ElementInstance, j *Job) error {
-		return c.jobDone(ei, j, vs)
+		return c.jobDone(ei, j, vars)
 	})
 }
 
@@ -243,10 +235,6 @@ type TriggerParams struct {
 
 // Trigger continues a waiting receive task with variables.
 func (e *Engine) Trigger(ctx context.Context, p *TriggerParams) error {
-	vs, err := NormalizeVars(p.Vars)
-	if err != nil {
-		return err
-	}
 	return e.onInstance(ctx, "trigger", p.InstanceID, func(c *cmd) error {
 		var found []*ElementInstance
 		for _, ei := range c.eis {
@@ -264,7 +252,9 @@ func (e *Engine) Trigger(ctx context.Context, p *TriggerParams) error {
 		if c.hasIncident(found[0].ID) {
 			return &ConflictError{Reason: fmt.Sprintf("%q has an open incident", found[0].ElementID)}
 		}
-		c.setVars(found[0].ID, vs)
+		if err := c.setVars(found[0].ID, p.Vars, false); err != nil {
+			return err
+		}
 		c.completeLater(found[0])
 		return nil
 	})
@@ -292,10 +282,6 @@ type SetVariablesParams struct {
 
 // SetVariables writes variables into a live instance.
 func (e *Engine) SetVariables(ctx context.Context, p *SetVariablesParams) error {
-	vs, err := NormalizeVars(p.Vars)
-	if err != nil {
-		return err
-	}
 	return e.onInstance(ctx, "setVariables", p.InstanceID, func(c *cmd) error {
 		scope := p.ScopeID
 		if scope == 0 {
@@ -304,14 +290,7 @@ func (e *Engine) SetVariables(ctx context.Context, p *SetVariablesParams) error 
 		if ei := c.eiByID(scope); ei == nil || !ei.State.Live() {
 			return &NotFoundError{What: "live scope", ID: fmt.Sprint(scope)}
 		}
-		if p.Local {
-			for _, n := range vs.Names() {
-				c.setLocal(scope, n, vs[n])
-			}
-			return nil
-		}
-		c.setVars(scope, vs)
-		return nil
+		return c.setVars(scope, p.Vars, p.Local)
 	})
 }
 

@@ -15,9 +15,9 @@ import (
 
 // HandlerFunc works a job in-process: Baton embedded as a library. It
 // returns variables to merge into the instance, a *BPMNError to throw a BPMN
-// error, or another error to fail the job (which loses a retry). j and
-// j.Vars belong to the engine and are valid only during the call: read
-// them, copy what you keep, and do not modify j.Vars.
+// error, or another error to fail the job (which loses a retry). j belongs
+// to the engine and is valid only during the call: read it and
+// j.Variables(), copy what you keep, and modify neither.
 type HandlerFunc func(ctx context.Context, j *Job) (Vars, error)
 
 // Config configures an Engine. Zero values mean defaults.

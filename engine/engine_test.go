@@ -329,7 +329,7 @@ func TestUserTask(t *testing.T) {
 		if err := e.CompleteUserTask(ctx, tk.ID, nil); err != nil {
 			t.Fatal(err)
 		}
-		before := len(enginetest.Trace(t, s, inst.ID, engine.EventActivating))
+		before := len(enginetest.Trace(t, s, inst.ID, engine.EventActivated))
 		err := e.CompleteUserTask(ctx, tk.ID, engine.Vars{"x": 1})
 		if !errors.Is(err, engine.ErrConflict) {
 			t.Fatalf("second completion: %v, want ErrConflict", err)
@@ -337,7 +337,7 @@ func TestUserTask(t *testing.T) {
 		if !strings.Contains(err.Error(), "already completed") {
 			t.Fatalf("message %q does not say the task is already completed", err)
 		}
-		if after := len(enginetest.Trace(t, s, inst.ID, engine.EventActivating)); after != before {
+		if after := len(enginetest.Trace(t, s, inst.ID, engine.EventActivated)); after != before {
 			t.Fatalf("history grew from %d to %d", before, after)
 		}
 		if _, ok := vars(t, s, inst.ID)["x"]; ok {
@@ -442,7 +442,7 @@ func TestServiceTasks(t *testing.T) {
 		e, s := deploy(t, model)
 		var seen engine.Vars
 		e.RegisterHandler("charge", func(ctx context.Context, j *engine.Job) (engine.Vars, error) {
-			seen = j.Vars
+			seen = j.Variables()
 			return engine.Vars{"receipt": "r-1"}, nil
 		})
 		inst := start(t, e, "p", engine.Vars{"amount": 10})
@@ -459,6 +459,13 @@ func TestServiceTasks(t *testing.T) {
 		}
 		if receipt != "r-1" {
 			t.Fatalf("receipt in history: %v", receipt)
+		}
+		// The job lived and ended inside the command: history has it, the
+		// store has no row of it.
+		enginetest.AssertTrace(t, enginetest.Trace(t, s, inst.ID, engine.EventJobCreated, engine.EventJobCompleted),
+			[]string{"charge:jobCreated", "charge:jobCompleted"})
+		if jobs, _ := s.JobList(ctx, &engine.JobListParams{InstanceID: inst.ID}); len(jobs) != 0 {
+			t.Fatalf("jobs %+v, want no row for a job completed in its own command", jobs)
 		}
 	})
 
@@ -728,7 +735,7 @@ func TestZeebeIOMapping(t *testing.T) {
 	</bpmn:extensionElements>`)).End("e").Chain("s", "calc", "e"))
 	var seen any
 	e.RegisterHandler("calc", func(ctx context.Context, j *engine.Job) (engine.Vars, error) {
-		seen = j.Vars["doubled"]
+		seen = j.Variables()["doubled"]
 		return engine.Vars{"result": 1}, nil
 	})
 	inst := start(t, e, "p", engine.Vars{"order": map[string]any{"amount": 21}})

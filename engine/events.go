@@ -63,7 +63,7 @@ func (throwEvent) complete(c *cmd, ei *ElementInstance) error {
 		return &IncidentError{ElementID: n.ID, Type: "linkNotFound", Reason: fmt.Sprintf("no link catch event named %q in the same scope", name)}
 	}
 	// Activate the catch before this event leaves, so the scope never looks empty.
-	if _, err := c.activate(target, c.eiByID(ei.ScopeID), nil); err != nil {
+	if _, err := c.activate(target, c.eiByID(ei.ScopeID)); err != nil {
 		return err
 	}
 	return c.leave(ei, nil)

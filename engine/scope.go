@@ -86,15 +86,40 @@ func (c *cmd) setVar(scope int64, name string, value any) {
 	c.setLocal(c.inst.ID, name, value)
 }
 
-// setVars writes every variable of vs with setVar, in name order so history
-// is deterministic.
-func (c *cmd) setVars(scope int64, vs Vars) {
+// setVars checks and normalises every variable of vs (see NormalizeValue)
+// and writes it with setVar, or locally into scope when local is set, in
+// name order so history is deterministic. A bad value is an *InvalidError
+// naming the variable; the command then fails and nothing is kept.
+func (c *cmd) setVars(scope int64, vs Vars, local bool) error {
 	if len(vs) == 0 {
-		return
+		return nil
+	}
+	set := func(name string, raw any) error {
+		if name == "" {
+			return &InvalidError{Field: "variable name", Reason: "must not be empty"}
+		}
+		v, err := NormalizeValue(raw)
+		if err != nil {
+			return &InvalidError{Field: "variable " + name, Reason: err.Error()}
+		}
+		if local {
+			c.setLocal(scope, name, v)
+		} else {
+			c.setVar(scope, name, v)
+		}
+		return nil
+	}
+	if len(vs) == 1 {
+		for name, raw := range vs {
+			return set(name, raw)
+		}
 	}
 	for _, name := range vs.Names() {
-		c.setVar(scope, name, vs[name])
+		if err := set(name, vs[name]); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // dropLocals removes the local variables of an element instance that ended.

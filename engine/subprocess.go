@@ -13,7 +13,7 @@ func (subProcess) activate(c *cmd, ei *ElementInstance) error {
 	starts := 0
 	if s := body.NoneStart(); s != nil {
 		starts++
-		if _, err := c.activate(s, ei, nil); err != nil {
+		if _, err := c.activate(s, ei); err != nil {
 			return err
 		}
 	} else {
@@ -21,7 +21,7 @@ func (subProcess) activate(c *cmd, ei *ElementInstance) error {
 			if len(n.Incoming) == 0 && n.Kind != bpmn.KindBoundaryEvent && n.Kind != bpmn.KindEventSubProcess &&
 				n.Kind != bpmn.KindStartEvent && !n.IsForCompensation && !(n.Kind == bpmn.KindIntermediateCatchEvent && n.EventKind() == bpmn.EventLink) {
 				starts++
-				if _, err := c.activate(n, ei, nil); err != nil {
+				if _, err := c.activate(n, ei); err != nil {
 					return err
 				}
 			}

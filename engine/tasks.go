@@ -153,7 +153,7 @@ func (c *cmd) createJob(ei *ElementInstance) error {
 	}
 	j := c.newJob()
 	*j = Job{ID: id, InstanceID: c.inst.ID, ElementInstanceID: ei.ID, ElementID: ei.ElementID, Topic: topic,
-		State: JobActive, Retries: retries, DueAt: c.now, CreatedAt: c.now, Headers: headers, BusinessKey: c.inst.BusinessKey, dirty: true}
+		State: JobActive, Retries: retries, DueAt: c.now, CreatedAt: c.now, Headers: headers, BusinessKey: c.inst.BusinessKey, dirty: true, fresh: true}
 	c.jobs = append(c.jobs, j)
 	c.record(ei, EventJobCreated, "")
 	if h := c.e.handler(topic); h != nil {
@@ -168,7 +168,8 @@ func (c *cmd) createJob(ei *ElementInstance) error {
 func (c *cmd) work(ei *ElementInstance, j *Job, h HandlerFunc) error {
 	for {
 		c.handed = *j
-		c.handed.Vars = c.visibleShared(ei.ID)
+		c.handedScope = ei.ID
+		c.handed.varsFunc = c.handedVars
 		out, err := h(c.ctx, &c.handed)
 		c.handed = Job{}
 		if err == nil {
@@ -186,11 +187,9 @@ func (c *cmd) work(ei *ElementInstance, j *Job, h HandlerFunc) error {
 
 // jobDone completes job j with output variables and completes its task.
 func (c *cmd) jobDone(ei *ElementInstance, j *Job, out Vars) error {
-	vs, err := NormalizeVars(out)
-	if err != nil {
+	if err := c.setVars(ei.ID, out, false); err != nil {
 		return fmt.Errorf("job %d of %q: %w", j.ID, j.ElementID, err)
 	}
-	c.setVars(ei.ID, vs)
 	j.State, j.dirty = JobCompleted, true
 	c.record(ei, EventJobCompleted, "")
 	c.completeLater(ei)
@@ -216,11 +215,9 @@ func (c *cmd) jobFailed(ei *ElementInstance, j *Job, msg, details string, retrie
 // events and event sub-processes arrives with the events issue; until then
 // every BPMN error is unhandled, which is an incident.
 func (c *cmd) jobBPMNError(ei *ElementInstance, j *Job, be *BPMNError) error {
-	vs, err := NormalizeVars(be.Vars)
-	if err != nil {
+	if err := c.setVars(ei.ID, be.Vars, false); err != nil {
 		return fmt.Errorf("job %d of %q: %w", j.ID, j.ElementID, err)
 	}
-	c.setVars(ei.ID, vs)
 	j.State, j.ErrorMessage, j.dirty = JobFailed, be.Error(), true
 	c.record(ei, EventJobFailed, be.Error())
 	return c.raise(ei, phaseActivate, &IncidentError{ElementID: ei.ElementID, Type: IncidentUnhandledError,

@@ -78,7 +78,9 @@ type Instance struct {
 }
 
 // ElementInstance is one execution of a flow node, or the process itself
-// (whose element instance has the instance's ID and ScopeID 0).
+// (whose element instance has the instance's ID and ScopeID 0). It is live
+// state: when it ends it leaves the store's live rows, and history keeps
+// when it ended and which flows led to and from it.
 type ElementInstance struct {
 	ID         int64
 	InstanceID int64
@@ -89,12 +91,9 @@ type ElementInstance struct {
 	Kind      bpmn.Kind
 	State     ElementState
 	CreatedAt time.Time
-	EndedAt   time.Time
 	// Phase is what the instance was doing when an incident stopped it:
 	// "activate" or "complete"; a retry runs that phase again.
 	Phase string
-	// IncomingFlow is the sequence flow that activated it, if any.
-	IncomingFlow string
 
 	node  *bpmn.FlowNode
 	dirty bool
@@ -174,11 +173,25 @@ type Job struct {
 	Headers map[string]string
 	// BusinessKey is the instance's business key (for handlers and workers).
 	BusinessKey string
-	// Vars holds the variables visible to the task when it is handed to a
-	// Go handler; stores need not persist it.
-	Vars Vars
 
-	dirty bool
+	// varsFunc computes the variables visible to the task when a Go handler
+	// asks for them; vars caches them.
+	varsFunc func() Vars
+	vars     Vars
+	dirty    bool
+	// fresh marks a job created by the running command.
+	fresh bool
+}
+
+// Variables returns the variables visible to the job's task, for a Go
+// handler. They are computed on the first call, so a handler that needs
+// none costs nothing; the map is read-only and valid during the call. A job
+// read from a Store has none.
+func (j *Job) Variables() Vars {
+	if j.vars == nil && j.varsFunc != nil {
+		j.vars = j.varsFunc()
+	}
+	return j.vars
 }
 
 // IncidentState is the state of an incident.
@@ -231,12 +244,14 @@ type JoinToken struct {
 type EventType uint8
 
 // History event types.
+//
+// Element instances record activated, completed and terminated: the
+// passing states activating, completing and terminating last no longer than
+// the step that enters them, so history leaves them out (an incident that
+// stops an element in one of them is recorded as incidentCreated).
 const (
-	EventActivating EventType = iota + 1
-	EventActivated
-	EventCompleting
+	EventActivated EventType = iota + 1
 	EventCompleted
-	EventTerminating
 	EventTerminated
 	EventFlowTaken
 	EventVariableSet
@@ -251,11 +266,8 @@ const (
 )
 
 var eventTypeNames = [...]string{
-	EventActivating:        "activating",
 	EventActivated:         "activated",
-	EventCompleting:        "completing",
 	EventCompleted:         "completed",
-	EventTerminating:       "terminating",
 	EventTerminated:        "terminated",
 	EventFlowTaken:         "taken",
 	EventVariableSet:       "variableSet",

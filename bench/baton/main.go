@@ -3,11 +3,16 @@
 //
 //	baton-bench -model bench/models/straight.bpmn -n 10000 [-windows 100000]
 //	baton-bench -parse FILE -iter 200
+//	baton-bench -chain 10000
 //
-// Models run one instance at a time, preparsed (deployed once), with the
+// Models run one instance at a time, preparsed (deployed once), after the
+// same untimed warm-up as the bpmn-engine side (min(100, n/10) instances), with the
 // in-memory store and full history on, variables {"x": 10}, and a Go handler
 // that completes every service task of topic "noop" at once. Every instance
-// must complete, or the run fails.
+// must complete, or the run fails. -chain runs one instance of a generated
+// start → N manual tasks → end model and reports the time per step and how
+// much the goroutine stack grew (the engine's work queue is a loop, so it
+// must not).
 package main
 
 import (
@@ -19,10 +24,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
 	"github.com/batonbpm/baton/bpmn"
+	"github.com/batonbpm/baton/bpmn/bpmntest"
 	"github.com/batonbpm/baton/engine"
 	"github.com/batonbpm/baton/engine/enginetest"
 )
@@ -33,9 +40,24 @@ func main() {
 	windows := flag.Int("windows", 0, "if > 0, also report instances/s of every window of this many instances")
 	parsePath := flag.String("parse", "", "BPMN file to parse instead")
 	iter := flag.Int("iter", 100, "parses to time")
+	chain := flag.Int("chain", 0, "if > 0, run one instance of a chain of this many manual tasks")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "baton-bench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var err error
 	switch {
+	case *chain > 0:
+		err = benchChain(*chain)
 	case *parsePath != "":
 		err = benchParse(*parsePath, *iter)
 	case *modelPath != "":
@@ -44,6 +66,7 @@ func main() {
 		err = errors.New("give -model or -parse")
 	}
 	if err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "baton-bench:", err)
 		os.Exit(1)
 	}
@@ -70,6 +93,51 @@ func benchParse(path string, iter int) error {
 		"secondsPerParse": el.Seconds() / float64(iter)})
 }
 
+func benchChain(n int) error {
+	ctx := context.Background()
+	b := bpmntest.New("chain").Start("s")
+	ids := []string{"s"}
+	for i := range n {
+		id := fmt.Sprintf("t%d", i)
+		b.Node(id, "manualTask")
+		ids = append(ids, id)
+	}
+	b.End("e").Chain(append(ids, "e")...)
+	e := engine.New(enginetest.NewMemStore(), engine.Config{})
+	if _, err := e.Deploy(ctx, &engine.DeployParams{Resources: []engine.Resource{{Name: "chain.bpmn", Data: b.XML()}}}); err != nil {
+		return err
+	}
+	// Warm up with a short run so the measured one does not pay for first use.
+	if _, err := e.Start(ctx, &engine.StartParams{Key: "chain"}); err != nil {
+		return err
+	}
+	type result struct {
+		el          time.Duration
+		stackGrowth int64
+		err         error
+	}
+	done := make(chan result)
+	go func() {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		before := ms.StackInuse
+		start := time.Now()
+		inst, err := e.Start(ctx, &engine.StartParams{Key: "chain"})
+		el := time.Since(start)
+		if err == nil && inst.State != engine.InstanceCompleted {
+			err = fmt.Errorf("chain instance ended %s, want completed", inst.State)
+		}
+		runtime.ReadMemStats(&ms) // the goroutine is alive: a grown stack would still be counted
+		done <- result{el, int64(ms.StackInuse) - int64(before), err}
+	}()
+	r := <-done
+	if r.err != nil {
+		return r.err
+	}
+	return emit(map[string]any{"tool": "baton", "chain": n, "seconds": r.el.Seconds(),
+		"nsPerStep": float64(r.el.Nanoseconds()) / float64(n+2), "stackGrowthBytes": r.stackGrowth})
+}
+
 func benchRun(path string, n, window int) error {
 	ctx := context.Background()
 	data, err := os.ReadFile(path)
@@ -85,6 +153,13 @@ func benchRun(path string, n, window int) error {
 	}
 	key := dep.Definitions[0].Key
 	vars := engine.Vars{"x": 10}
+	// Warm up as the bpmn-engine side does: min(100, n/10) instances, not timed.
+	warmup := min(100, n/10)
+	for i := range warmup {
+		if _, err := e.Start(ctx, &engine.StartParams{Key: key, Vars: vars}); err != nil {
+			return fmt.Errorf("warm-up instance %d: %w", i, err)
+		}
+	}
 
 	var before, after runtime.MemStats
 	runtime.GC()
@@ -108,7 +183,7 @@ func benchRun(path string, n, window int) error {
 	}
 	el := time.Since(start)
 	runtime.ReadMemStats(&after)
-	out := map[string]any{"tool": "baton", "model": strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), "instances": n,
+	out := map[string]any{"tool": "baton", "model": strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)), "instances": n, "warmup": warmup,
 		"seconds": el.Seconds(), "perSecond": float64(n) / el.Seconds(),
 		"allocsPerInstance": float64(after.Mallocs-before.Mallocs) / float64(n),
 		"bytesPerInstance":  float64(after.TotalAlloc-before.TotalAlloc) / float64(n)}

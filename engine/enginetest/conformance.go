@@ -219,7 +219,7 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) engine.Store) {
 
 		hist, err := s.HistoryList(ctx, inst.ID)
 		must(t, err)
-		if len(hist) == 0 || hist[0].Type != engine.EventActivating || hist[0].ElementID != "p" {
+		if len(hist) == 0 || hist[0].Type != engine.EventActivated || hist[0].ElementID != "p" {
 			t.Fatalf("history starts with %+v", hist[0])
 		}
 		var nChange *engine.VarChange

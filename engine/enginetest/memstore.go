@@ -418,7 +418,6 @@ func (s *MemStore) apply(c *engine.InstanceChanges) {
 		if _, ok := s.jobs[j.ID]; !ok {
 			mi.jobIDs = append(mi.jobIDs, j.ID)
 		}
-		j.Vars = nil
 		s.jobs[j.ID] = j
 	}
 	for _, in := range c.Incidents {

@@ -1,0 +1,59 @@
+// Package engine runs BPMN 2.0 processes: it deploys models, starts
+// instances and moves their tokens, one command at a time.
+//
+// # Commands
+//
+// Every change is a command (Start, CompleteUserTask, CompleteJob, FailJob,
+// ThrowJobError, Trigger, SetVariables, RetryIncident, Cancel). A command is
+// one Store transaction: it locks its instance, loads the live state, drains a
+// work queue of steps until every token waits, and saves the rows it changed
+// together with its history events. Nothing is half done: an error rolls the
+// whole command back. A business failure (no exclusive-gateway flow matches,
+// an unknown variable in an expression, a job out of retries, an uncaught
+// BPMN error) is not an error of the command: it becomes an incident on the
+// element instance, the command commits, and the rest of the instance goes on.
+// RetryIncident runs the failed phase again.
+//
+// # Element instances
+//
+// Element instances are flat rows: each has its element, its flow scope (the
+// element instance of the process or sub-process that contains it) and a
+// lifecycle state. The process instance itself has an element instance with
+// the instance's id. The legal transitions are
+//
+//	activating ──▶ activated ──▶ completing ──▶ completed
+//	     │             │              │
+//	     └─────────────┴──────────────┴──▶ terminating ──▶ terminated
+//
+// and a guard rejects any other. A step activates an element instance (input
+// mappings, then its behaviour's activate: wait, or complete at once) or
+// completes it (its behaviour chooses the outgoing flows; output mappings;
+// then the flows are taken). One behaviour per element kind lives in its
+// own file: events.go, tasks.go, gateways.go, subprocess.go.
+//
+// # Tokens and joins
+//
+// A token on a sequence flow activates the flow's target, except at a
+// parallel or inclusive gateway with several incoming flows: there it is
+// recorded as a JoinToken of the scope. A parallel join fires when every
+// incoming flow has a token; an inclusive join fires when at least one has
+// and no live element instance or waiting token of the scope can still reach
+// it (reachability is computed once per deployed model). A scope whose last
+// token ends completes: a sub-process leaves on its outgoing flows, the
+// process instance completes.
+//
+// # Variables
+//
+// Variables live in scopes: the process instance, sub-processes, and
+// activities with input mappings. Expressions read from the innermost scope
+// outwards. Writes go where the variable exists, else to the process instance
+// (Camunda's setVariable). Values are nil, string, int64, float64, bool,
+// time.Time, map[string]any and []any; NormalizeVars converts and checks what
+// callers pass. Every write is a history event with the old and new value.
+//
+// # Stores
+//
+// Store is the persistence boundary. enginetest.MemStore keeps everything in
+// memory; sqlstore keeps it in PostgreSQL or SQLite. enginetest.RunConformance
+// is the suite every Store passes.
+package engine
