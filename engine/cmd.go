@@ -69,6 +69,10 @@ type cmd struct {
 	// the pooled command; used ones belong to the store.
 	eiSlab  []ElementInstance
 	jobSlab []Job
+	// eiFree and jobFree hold rows the last command ended without handing
+	// them to the store for keeping (see InstanceSave); they are reused.
+	eiFree  []*ElementInstance
+	jobFree []*Job
 	// handed is the copy of a job given to a Go handler; handedVars
 	// computes its variables (visible from handedScope) on demand, made once
 	// per pooled command so that handing a job allocates nothing.
@@ -126,7 +130,17 @@ func (c *cmd) release() {
 	c.handed = Job{}
 	c.varGen, c.visScope, c.visGen, c.visVars = 0, 0, 0, nil
 	c.eis = clearSlice(c.eis)
+	for _, ei := range c.ended {
+		*ei = ElementInstance{}
+		c.eiFree = append(c.eiFree, ei)
+	}
 	c.ended = clearSlice(c.ended)
+	for _, j := range c.jobs {
+		if j.fresh && j.State == JobCompleted {
+			*j = Job{}
+			c.jobFree = append(c.jobFree, j)
+		}
+	}
 	c.vars = clearSlice(c.vars)
 	c.tasks = clearSlice(c.tasks)
 	c.jobs = clearSlice(c.jobs)
@@ -325,8 +339,13 @@ func (c *cmd) activate(n *bpmn.FlowNode, scope *ElementInstance) (*ElementInstan
 // slabChunk is how many rows a slab allocates at once.
 const slabChunk = 8
 
-// newEI returns a zero element instance from the slab.
+// newEI returns a zero element instance: a reused one, or one from the slab.
 func (c *cmd) newEI() *ElementInstance {
+	if n := len(c.eiFree); n > 0 {
+		ei := c.eiFree[n-1]
+		c.eiFree = c.eiFree[:n-1]
+		return ei
+	}
 	if len(c.eiSlab) == 0 {
 		c.eiSlab = make([]ElementInstance, slabChunk)
 	}
@@ -335,8 +354,13 @@ func (c *cmd) newEI() *ElementInstance {
 	return ei
 }
 
-// newJob returns a zero job from the slab.
+// newJob returns a zero job: a reused one, or one from the slab.
 func (c *cmd) newJob() *Job {
+	if n := len(c.jobFree); n > 0 {
+		j := c.jobFree[n-1]
+		c.jobFree = c.jobFree[:n-1]
+		return j
+	}
 	if len(c.jobSlab) == 0 {
 		c.jobSlab = make([]Job, slabChunk)
 	}
@@ -633,5 +657,7 @@ func (c *cmd) finishProcess(ei *ElementInstance) error {
 	}
 	c.inst.State = InstanceCompleted
 	c.inst.EndedAt = c.now
+	// An ended instance keeps no live variables; history has every value.
+	c.dropLocals(ei.ID)
 	return nil
 }

@@ -105,6 +105,23 @@ func vars(t *testing.T, s engine.Store, id int64) map[string]any {
 	return out
 }
 
+// finalVars rebuilds the last value of each process variable from history:
+// an ended instance keeps no live variables.
+func finalVars(t *testing.T, s engine.Store, id int64) map[string]any {
+	t.Helper()
+	hist, err := s.HistoryList(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]any{}
+	for _, ev := range hist {
+		if ev.Type == engine.EventVariableSet && ev.Var.ScopeID == id {
+			out[ev.Var.Name] = ev.Var.NewValue
+		}
+	}
+	return out
+}
+
 func TestSequences(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -742,7 +759,10 @@ func TestZeebeIOMapping(t *testing.T) {
 	if seen != int64(42) {
 		t.Fatalf("handler saw doubled=%v, want 42", seen)
 	}
-	got := vars(t, s, inst.ID)
+	if live := vars(t, s, inst.ID); len(live) != 0 {
+		t.Fatalf("completed instance keeps live variables %v", live)
+	}
+	got := finalVars(t, s, inst.ID)
 	if at, ok := got["at"].(time.Time); !ok || !at.Equal(t0) {
 		t.Fatalf("now() gave %v, want the command time %v", got["at"], t0)
 	}
@@ -762,5 +782,54 @@ func TestUnsupportedElementRaisesIncident(t *testing.T) {
 	incs, _ := s.IncidentList(ctx, &engine.IncidentListParams{InstanceID: inst.ID})
 	if len(incs) != 1 || incs[0].ElementID != "wait" || !strings.Contains(incs[0].Message, "not executed yet") {
 		t.Fatalf("incidents %+v", incs)
+	}
+}
+
+// TestConcurrentCommands runs commands from many goroutines at once: the
+// engine's pooled commands and id blocks must not mix instances (run with -race).
+func TestConcurrentCommands(t *testing.T) {
+	t.Parallel()
+	e, s := deploy(t, bpmntest.New("p").Start("s").Node("fork", "parallelGateway").
+		Node("a", "serviceTask", bpmntest.Topic("work")).Node("b", "userTask").Node("join", "parallelGateway").End("e").
+		Chain("s", "fork", "a", "join", "e").Chain("fork", "b", "join"))
+	e.RegisterHandler("work", func(ctx context.Context, j *engine.Job) (engine.Vars, error) {
+		return engine.Vars{"seen": j.Variables()["n"]}, nil
+	})
+	const workers, each = 8, 25
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for i := range each {
+				n := int64(w*each + i)
+				inst, err := e.Start(ctx, &engine.StartParams{Key: "p", Vars: engine.Vars{"n": n}})
+				if err != nil {
+					errs <- err
+					return
+				}
+				tasks, err := s.UserTaskList(ctx, &engine.UserTaskListParams{InstanceID: inst.ID})
+				if err != nil || len(tasks) != 1 {
+					errs <- fmt.Errorf("instance %d: tasks %v, %v", inst.ID, tasks, err)
+					return
+				}
+				if err := e.CompleteUserTask(ctx, tasks[0].ID, nil); err != nil {
+					errs <- err
+					return
+				}
+				if got := finalVars(t, s, inst.ID)["seen"]; got != n {
+					errs <- fmt.Errorf("instance %d: handler saw n=%v, want %d", inst.ID, got, n)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	done, _ := s.InstanceList(ctx, &engine.InstanceListParams{State: engine.InstanceCompleted, Page: engine.Page{Limit: 1000}})
+	if len(done) != workers*each {
+		t.Fatalf("%d instances completed, want %d", len(done), workers*each)
 	}
 }

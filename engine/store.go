@@ -41,8 +41,9 @@ type Store interface {
 	// join tokens.
 	InstanceLock(ctx context.Context, id int64) (*LiveState, error)
 	// InstanceSave writes the changes of one command. The command reuses c
-	// and its slices after the transaction: a store may keep the rows they
-	// point to, but not the slices. For an existing
+	// and its slices after the transaction, and element instances in an end
+	// state too: a store may keep the live rows c points to, but must copy
+	// anything else it keeps. For an existing
 	// instance, the stored revision must equal c.PrevRevision, else ErrConflict.
 	InstanceSave(ctx context.Context, c *InstanceChanges) error
 	// InstanceGet returns an instance.

@@ -30,9 +30,13 @@ type MemStore struct {
 	tasks       map[int64]*engine.UserTask
 	jobs        map[int64]*engine.Job
 	incidents   map[int64]*engine.Incident
-	// names interns the element ids of history events.
+	// names interns the element ids of history events; recent caches the
+	// last ones used, compared by value (cheap when they are the very
+	// strings of the model, as they are).
 	names    map[string]uint32
 	nameList []string
+	recent   [16]uint32
+	recentAt int
 }
 
 // memEvent is a history event as the store keeps it: without pointers, so
@@ -83,6 +87,9 @@ func NewMemStore() *MemStore {
 type memTx struct {
 	*MemStore
 	pending []func()
+	// save is the instance write of the transaction (commands write one);
+	// it is applied before pending.
+	save *engine.InstanceChanges
 }
 
 // Tx implements engine.Store.
@@ -92,6 +99,9 @@ func (s *MemStore) Tx(ctx context.Context, fn func(tx engine.Store) error) error
 	tx := &memTx{MemStore: s}
 	if err := fn(tx); err != nil {
 		return err
+	}
+	if tx.save != nil {
+		s.apply(tx.save)
 	}
 	for _, apply := range tx.pending {
 		apply()
@@ -356,7 +366,11 @@ func (t *memTx) InstanceSave(ctx context.Context, c *engine.InstanceChanges) err
 	case !c.Created && mi.inst.Revision != c.PrevRevision:
 		return &engine.ConflictError{Reason: fmt.Sprintf("process instance %d: revision %d was read, but %d is stored", id, c.PrevRevision, mi.inst.Revision)}
 	}
-	t.pending = append(t.pending, func() { t.apply(c) })
+	if t.save == nil {
+		t.save = c
+	} else {
+		t.pending = append(t.pending, func() { t.apply(c) })
+	}
 	return nil
 }
 
@@ -434,21 +448,10 @@ func (s *MemStore) appendHistory(mi *memInstance, events []engine.HistoryEvent) 
 	if mi.history == nil {
 		mi.history = make([]memEvent, 0, len(events))
 	}
-	lastName := ""
-	var lastIdx uint32
 	for i := range events {
 		ev := &events[i]
 		me := memEvent{elementInstanceID: ev.ElementInstanceID, typ: ev.Type}
-		if ev.ElementID != lastName || i == 0 {
-			idx, ok := s.names[ev.ElementID]
-			if !ok {
-				idx = uint32(len(s.nameList))
-				s.names[ev.ElementID] = idx
-				s.nameList = append(s.nameList, ev.ElementID)
-			}
-			lastName, lastIdx = ev.ElementID, idx
-		}
-		me.name = lastIdx
+		me.name = s.intern(ev.ElementID)
 		if n := len(mi.cmds); n == 0 || mi.cmds[n-1] != ev.Command {
 			mi.cmds = append(mi.cmds, ev.Command)
 		}
@@ -459,6 +462,24 @@ func (s *MemStore) appendHistory(mi *memInstance, events []engine.HistoryEvent) 
 		}
 		mi.history = append(mi.history, me)
 	}
+}
+
+// intern returns the index of name in s.nameList, adding it if new.
+func (s *MemStore) intern(name string) uint32 {
+	for _, idx := range s.recent {
+		if idx < uint32(len(s.nameList)) && s.nameList[idx] == name {
+			return idx
+		}
+	}
+	idx, ok := s.names[name]
+	if !ok {
+		idx = uint32(len(s.nameList))
+		s.names[name] = idx
+		s.nameList = append(s.nameList, name)
+	}
+	s.recent[s.recentAt] = idx
+	s.recentAt = (s.recentAt + 1) % len(s.recent)
+	return idx
 }
 
 // InstanceGet implements engine.Store.
