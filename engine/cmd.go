@@ -191,7 +191,7 @@ func (c *cmd) load(st *LiveState) error {
 	c.prevRev = st.Instance.Revision
 	c.eis = st.ElementInstances
 	for _, ei := range c.eis {
-		ei.dirty = false
+		ei.dirty, ei.fresh = false, false
 		if ei.Kind == kindProcess {
 			continue
 		}
@@ -230,7 +230,13 @@ func (c *cmd) save() error {
 			ch.ElementInstances = append(ch.ElementInstances, ei)
 		}
 	}
-	ch.ElementInstances = append(ch.ElementInstances, c.ended...)
+	// An element instance created and ended by this command was never
+	// visible outside it: history records it, and no row is written.
+	for _, ei := range c.ended {
+		if !ei.fresh {
+			ch.ElementInstances = append(ch.ElementInstances, ei)
+		}
+	}
 	for _, v := range c.vars {
 		if v.dirty {
 			ch.Variables = append(ch.Variables, v)
@@ -330,7 +336,7 @@ func (c *cmd) activate(n *bpmn.FlowNode, scope *ElementInstance) (*ElementInstan
 	}
 	ei := c.newEI()
 	*ei = ElementInstance{ID: id, InstanceID: c.inst.ID, ScopeID: scope.ID, ElementID: n.ID, Kind: n.Kind,
-		State: ElementActivating, CreatedAt: c.now, node: n, dirty: true}
+		State: ElementActivating, CreatedAt: c.now, node: n, dirty: true, fresh: true}
 	c.eis = append(c.eis, ei)
 	c.queue = append(c.queue, step{kind: stepActivate, ei: ei})
 	return ei, nil

@@ -45,7 +45,7 @@ func (e *Engine) Start(ctx context.Context, p *StartParams) (*Instance, error) {
 			State: InstanceActive, StartedAt: c.now}
 		c.created = true
 		proc := c.newEI()
-		*proc = ElementInstance{ID: id, InstanceID: id, ElementID: def.Key, Kind: kindProcess, State: ElementActivating, CreatedAt: c.now, dirty: true}
+		*proc = ElementInstance{ID: id, InstanceID: id, ElementID: def.Key, Kind: kindProcess, State: ElementActivating, CreatedAt: c.now, dirty: true, fresh: true}
 		c.eis = append(c.eis, proc)
 		if err := c.transition(proc, ElementActivated); err != nil {
 			return err

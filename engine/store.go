@@ -80,7 +80,9 @@ type LiveState struct {
 	JoinTokens       []*JoinToken
 }
 
-// InstanceChanges is what one command changed in one instance. Rows listed
+// InstanceChanges is what one command changed in one instance. Rows the
+// command both created and ended (an element instance that passed through,
+// a job a Go handler completed) are not listed: history records them. Rows listed
 // are to be inserted or updated (upsert by id, or by (scope, name) for
 // variables and (scope, element, flow) for join tokens); rows in an end state
 // (completed or terminated element instances, deleted variables, ended tasks

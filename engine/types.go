@@ -97,6 +97,8 @@ type ElementInstance struct {
 
 	node  *bpmn.FlowNode
 	dirty bool
+	// fresh marks an element instance created by the running command.
+	fresh bool
 }
 
 // Variable is a named value in a scope (the process instance or an element

@@ -43,10 +43,14 @@ import (
 	"time"
 )
 
-// Targets are the speed-ups Baton must reach over the peer.
+// Targets are the speed-ups Baton must reach over the peer, and Baton's own
+// targets: the last window of the accumulation run at least 90% as fast as
+// the first, and the cost per step of a long chain not growing with its length.
 var (
-	targetRun   = map[string]float64{"straight": 500, "gateway": 400}
-	targetParse = 5.0
+	targetRun        = map[string]float64{"straight": 500, "gateway": 400}
+	targetParse      = 5.0
+	targetAccumulate = 0.90
+	targetChainGrow  = 1.5 // per-step cost of the long chain over the short one, at most
 )
 
 const (
@@ -64,6 +68,9 @@ type config struct {
 	timeout    time.Duration
 	modelsDir  string
 	genNodes   int
+	accumulate int
+	window     int
+	chains     [2]int
 	stderrSink io.Writer
 }
 
@@ -78,6 +85,10 @@ func main() {
 	flag.DurationVar(&c.timeout, "timeout", 15*time.Minute, "time limit for each child process")
 	flag.StringVar(&c.modelsDir, "models", "bench/models", "directory with straight.bpmn and gateway.bpmn")
 	flag.IntVar(&c.genNodes, "gen-nodes", 2000, "flow nodes in the generated parse-benchmark model")
+	flag.IntVar(&c.accumulate, "accumulate", 1000000, "instances of the accumulation run (0 skips it)")
+	flag.IntVar(&c.window, "window", 100000, "window of the accumulation run whose first and last are compared")
+	flag.IntVar(&c.chains[0], "chain-short", 1000, "steps of the short chain")
+	flag.IntVar(&c.chains[1], "chain-long", 10000, "steps of the long chain")
 	flag.Parse()
 	if flag.NArg() > 0 || c.instances < 1 || c.parseIter < 1 {
 		flag.Usage()
@@ -180,7 +191,80 @@ func run(ctx context.Context, c config, out io.Writer) (bool, error) {
 		parses = append(parses, pair)
 	}
 
-	return report(out, c, models, runs, parseFiles, parses), nil
+	ok := report(out, c, models, runs, parseFiles, parses)
+	if c.peerOnly {
+		return ok, nil
+	}
+	own, err := batonOnly(ctx, c, out)
+	if err != nil {
+		return false, err
+	}
+	allOK := ok && own
+	fmt.Fprintf(out, "\nAll targets: %s\n", verdict(allOK))
+	return allOK, nil
+}
+
+// accumulateResult is baton-bench's line for -windows.
+type accumulateResult struct {
+	runResult
+	WindowPerSecond []float64 `json:"windowPerSecond"`
+}
+
+// chainResult is baton-bench's line for -chain.
+type chainResult struct {
+	Tool          string  `json:"tool"`
+	Chain         int     `json:"chain"`
+	NsPerStep     float64 `json:"nsPerStep"`
+	MaxStackBytes int64   `json:"maxStackBytes"`
+}
+
+// batonOnly runs Baton's own targets: no slowdown as instances accumulate,
+// and a long chain in time linear in its length without stack growth.
+func batonOnly(ctx context.Context, c config, out io.Writer) (bool, error) {
+	allOK := true
+	if c.accumulate > 0 {
+		file := filepath.Join(c.modelsDir, "straight.bpmn")
+		fmt.Fprintf(out, "\nbaton: %d instances of straight, in windows of %d ...\n", c.accumulate, c.window)
+		stdout, rss, err := child(ctx, c, batonBench, "-model", file, "-n", fmt.Sprint(c.accumulate), "-windows", fmt.Sprint(c.window))
+		if err != nil {
+			return false, err
+		}
+		var r accumulateResult
+		if err := lastJSONLine(stdout, &r); err != nil {
+			return false, fmt.Errorf("baton accumulation: %w", err)
+		}
+		if r.Instances != c.accumulate || len(r.WindowPerSecond) < 2 {
+			return false, fmt.Errorf("baton accumulation: expected %d instances in windows, but got %d instances and %d windows", c.accumulate, r.Instances, len(r.WindowPerSecond))
+		}
+		first, last := r.WindowPerSecond[0], r.WindowPerSecond[len(r.WindowPerSecond)-1]
+		ok := last >= targetAccumulate*first
+		allOK = allOK && ok
+		fmt.Fprintf(out, "  instances/s per window:")
+		for _, w := range r.WindowPerSecond {
+			fmt.Fprintf(out, " %.0f", w)
+		}
+		fmt.Fprintf(out, "\n  last window %.0f/s is %.1f%% of the first %.0f/s (target >= %.0f%%): %s; overall %.0f/s, peak RSS %s MiB\n",
+			last, 100*last/first, first, 100*targetAccumulate, verdict(ok), r.PerSecond, mib(rss))
+	}
+	var steps [2]chainResult
+	for i, n := range c.chains {
+		fmt.Fprintf(out, "baton: one instance through a chain of %d manual tasks ...\n", n)
+		stdout, _, err := child(ctx, c, batonBench, "-chain", fmt.Sprint(n))
+		if err != nil {
+			return false, err
+		}
+		if err := lastJSONLine(stdout, &steps[i]); err != nil || steps[i].Chain != n || !(steps[i].NsPerStep > 0) {
+			return false, fmt.Errorf("baton chain %d: unexpected result %+v (%v)", n, steps[i], err)
+		}
+	}
+	grow := steps[1].NsPerStep / steps[0].NsPerStep
+	ok := grow <= targetChainGrow && steps[1].MaxStackBytes > 0
+	allOK = allOK && ok
+	fmt.Fprintf(out, "  chain %d: %.0f ns/step; chain %d: %.0f ns/step; both under a %d KiB stack limit (recursion per step would crash)\n",
+		steps[0].Chain, steps[0].NsPerStep, steps[1].Chain, steps[1].NsPerStep, steps[1].MaxStackBytes>>10)
+	fmt.Fprintf(out, "  per-step cost changes %.2fx from %d to %d steps (target <= %.1fx): %s\n",
+		grow, steps[0].Chain, steps[1].Chain, targetChainGrow, verdict(ok))
+	return allOK, nil
 }
 
 // checkLayout fails early, with what to do, when a prerequisite is missing.
@@ -373,7 +457,7 @@ func report(out io.Writer, c config, models []string, runs [][2]*runResult, file
 		fmt.Fprintln(out, "\n-peer-only: no Baton numbers, so no ratios and no targets checked.")
 		return true
 	}
-	fmt.Fprintf(out, "\nTargets: >= %.0fx on straight, >= %.0fx on gateway, >= %.0fx on every parse file: %s\n",
+	fmt.Fprintf(out, "\nPeer targets: >= %.0fx on straight, >= %.0fx on gateway, >= %.0fx on every parse file: %s\n",
 		targetRun["straight"], targetRun["gateway"], targetParse, verdict(allOK))
 	return allOK
 }
