@@ -420,7 +420,7 @@ func (c *cmd) runActivate(ei *ElementInstance) error {
 			return err
 		}
 	}
-	return behaviorOf(ei.node).activate(c, ei)
+	return c.m.behavior(ei.node).activate(c, ei)
 }
 
 func (c *cmd) runComplete(ei *ElementInstance) error {
@@ -436,7 +436,7 @@ func (c *cmd) runComplete(ei *ElementInstance) error {
 	if ei.Kind == kindProcess {
 		return c.finishProcess(ei)
 	}
-	return behaviorOf(ei.node).complete(c, ei)
+	return c.m.behavior(ei.node).complete(c, ei)
 }
 
 // raise stores an incident on ei: the element stops in its phase until the
@@ -620,7 +620,7 @@ func (c *cmd) terminate(ei *ElementInstance) error {
 		return err
 	}
 	if ei.node != nil {
-		if err := behaviorOf(ei.node).terminate(c, ei); err != nil {
+		if err := c.m.behavior(ei.node).terminate(c, ei); err != nil {
 			return err
 		}
 	}

@@ -168,10 +168,14 @@ func (e *Engine) Deploy(ctx context.Context, p *DeployParams) (*Deployment, erro
 			keys[pr.ID] = r.Name
 		}
 		sum := sha256.Sum256(r.Data)
-		all = append(all, parsed{res: r, sum: hex.EncodeToString(sum[:]), defs: d, procs: procs})
+		all = append(all, parsed{res: r, sum: hex.EncodeToString(sum[:]), defs: d, procs: procs,
+			warnings: append(d.Warnings(), Check(d)...)})
 	}
 
 	dep := &Deployment{Name: cmp.Or(p.Name, p.Resources[0].Name)}
+	for _, ps := range all {
+		dep.Warnings = append(dep.Warnings, ps.warnings...)
+	}
 	err := e.store.Tx(ctx, func(tx Store) error {
 		now := e.cfg.NowFunc()
 		dep.CreatedAt = now

@@ -690,6 +690,17 @@ func TestDeploy(t *testing.T) {
 	if _, err := e.Start(ctx, &engine.StartParams{Key: "q"}); !errors.Is(err, engine.ErrNotFound) {
 		t.Fatalf("an invalid model was deployed: %v", err)
 	}
+
+	// What the engine does not execute yet deploys, with a warning naming it.
+	timer := bpmntest.New("t").Start("s").Node("wait", "intermediateCatchEvent",
+		bpmntest.Inner(`<bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>`)).End("e").Chain("s", "wait", "e").XML()
+	dt, err := e.Deploy(ctx, &engine.DeployParams{Resources: []engine.Resource{{Name: "t.bpmn", Data: timer}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dt.Warnings) != 1 || dt.Warnings[0].ElementID != "wait" || !strings.Contains(dt.Warnings[0].Message, "not executed yet") {
+		t.Fatalf("warnings %+v", dt.Warnings)
+	}
 }
 
 func TestLongChainRunsIteratively(t *testing.T) {

@@ -15,6 +15,16 @@ type model struct {
 	// reach[j] tells, for an inclusive join j, which nodes (by Index) have a
 	// path to j that does not pass through j.
 	reach map[*bpmn.FlowNode][]bool
+	// behaviors holds the behaviour of every node, by Index.
+	behaviors []behavior
+}
+
+// behavior returns the behaviour of n, chosen once per model.
+func (m *model) behavior(n *bpmn.FlowNode) behavior {
+	if n.Index < len(m.behaviors) && m.behaviors[n.Index] != nil {
+		return m.behaviors[n.Index]
+	}
+	return behaviorOf(n)
 }
 
 type linkKey struct {
@@ -40,6 +50,17 @@ func newModel(def *Definition, defs *bpmn.Definitions, proc *bpmn.Process) *mode
 		}
 	}
 	walk(&proc.Container)
+	m.behaviors = make([]behavior, size)
+	var choose func(c *bpmn.Container)
+	choose = func(c *bpmn.Container) {
+		for _, n := range c.Nodes {
+			m.behaviors[n.Index] = behaviorOf(n)
+			if n.Children != nil {
+				choose(n.Children)
+			}
+		}
+	}
+	choose(&proc.Container)
 	var joins func(c *bpmn.Container)
 	joins = func(c *bpmn.Container) {
 		for _, n := range c.Nodes {

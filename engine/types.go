@@ -43,6 +43,10 @@ type Deployment struct {
 	// executable process; a process whose content did not change since its
 	// latest version is the existing definition, not a new version.
 	Definitions []*Definition
+	// Warnings are the problems that did not stop the deployment: model
+	// warnings and elements the engine does not execute yet (engine.Check).
+	// Deploy returns them; stores do not keep them.
+	Warnings []bpmn.Problem
 }
 
 // Definition is one deployed version of a process, identified by its key
