@@ -14,8 +14,23 @@ import (
 	"golang.org/x/text/encoding/ianaindex"
 )
 
-// corpusDir is the MIWG corpus, shared by the team (see its SOURCES.md).
-const corpusDir = "../../shared/bpmn-corpus/miwg"
+// corpusDir is the MIWG corpus, shared by the team (see its SOURCES.md):
+// $BATON_CORPUS when set, else ../shared beside the repository, else the
+// workplace's /work/shared (where a clone elsewhere, as CI's, finds it).
+var corpusDir = findCorpus()
+
+func findCorpus() string {
+	candidates := []string{"../../shared/bpmn-corpus/miwg", "/work/shared/bpmn-corpus/miwg"}
+	if dir := os.Getenv("BATON_CORPUS"); dir != "" {
+		candidates = []string{filepath.Join(dir, "miwg")}
+	}
+	for _, dir := range candidates {
+		if st, err := os.Stat(dir); err == nil && st.IsDir() {
+			return dir
+		}
+	}
+	return candidates[0] // missing: the tests say so and fail
+}
 
 // corpusFiles returns every .bpmn file of the corpus, failing the test when
 // the corpus is missing: it is always there.

@@ -406,14 +406,14 @@ func TestValidateCorpus(t *testing.T) {
 	t.Parallel()
 	var files []string
 	for _, dir := range []string{"bpmn.io-camunda-modeler-18.6.1", "reference", "sap-signavio-process-manager-19.9.0", "trisotech-workflow-modeler-12.6.3"} {
-		fs, err := filepath.Glob(filepath.Join("..", "..", "shared", "bpmn-corpus", "miwg", dir, "*.bpmn"))
+		fs, err := filepath.Glob(filepath.Join(corpusDir, dir, "*.bpmn"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		files = append(files, fs...)
 	}
-	if len(files) == 0 {
-		t.Skip("no corpus at ../../shared/bpmn-corpus/miwg")
+	if len(files) != 88 {
+		t.Fatalf("found %d corpus files in %s, want 88", len(files), corpusDir)
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(filepath.Dir(file))+"/"+filepath.Base(file), func(t *testing.T) {
