@@ -159,6 +159,15 @@ type parser struct {
 	rootEvents map[string]*EventDefinition
 	eventRefs  []eventRef
 	flows      int // sequence flows read so far
+	// programs caches compiled expressions by source: models repeat the same
+	// conditions and assignees, and a Program is safe to share.
+	programs map[string]compiled
+}
+
+// compiled is the outcome of compiling one expression source.
+type compiled struct {
+	prog *expression.Program
+	err  error
 }
 
 type eventRef struct {
@@ -193,7 +202,15 @@ func (p *parser) exprLang(src, lang string, line int, o owner, what string, repo
 	if !compilable(lang) {
 		return e // kept as source; validation warns about the language
 	}
-	prog, err := expression.Compile(src)
+	c, ok := p.programs[src]
+	if !ok {
+		c.prog, c.err = expression.Compile(src)
+		if p.programs == nil {
+			p.programs = map[string]compiled{}
+		}
+		p.programs[src] = c
+	}
+	prog, err := c.prog, c.err
 	if err != nil {
 		if report {
 			p.problem(SeverityError, owner{o.id, o.kind, line}, "%s: %v", what, err)

@@ -132,14 +132,18 @@ func readXML(data []byte, maxDepth int) (*xdoc, error) {
 			return nil, &ParseError{Line: 1 + strings.Count(s[:i], "\n"), Msg: "malformed XML: illegal character " + strconv.QuoteRune(rune(c))}
 		}
 	}
-	tags := strings.Count(s, "<")
+	// Size the flat arrays once: every start tag is an element (an end tag
+	// is not), and every =" or =' most likely starts an attribute value.
+	// Growing them instead copies megabytes on a large model.
+	tags := strings.Count(s, "<") - strings.Count(s, "</")
+	attrs := strings.Count(s, "=\"") + strings.Count(s, "='")
 	sc := &xscanner{
 		s:        s,
 		line:     1,
 		maxDepth: maxDepth,
 		x: &xdoc{
-			elems: make([]xelem, 0, tags/2+8),
-			attrs: make([]xattr, 0, tags+8),
+			elems: make([]xelem, 0, tags+8),
+			attrs: make([]xattr, 0, attrs+8),
 		},
 		stack: make([]int32, 0, 32),
 		scope: make([]nsBinding, 0, 32),
