@@ -146,6 +146,7 @@ type ValidationError struct {
 	Problems []Problem
 }
 
+// Error implements error.
 func (e *ValidationError) Error() string {
 	if len(e.Problems) == 1 {
 		return "invalid BPMN: " + e.Problems[0].String()

@@ -79,6 +79,8 @@ type cmd struct {
 	handed      Job
 	handedScope int64
 	handedVars  func() Vars
+	// idNext and idEnd are the ids the command reserved and has not used.
+	idNext, idEnd int64
 	// varGen counts variable writes; visible caches the variables of
 	// visScope as they were at visGen.
 	varGen   uint64
@@ -126,6 +128,7 @@ func (e *Engine) newCmd(ctx context.Context, tx Store, name string, m *model) *c
 func (c *cmd) release() {
 	c.e, c.ctx, c.tx, c.info, c.m, c.inst = nil, nil, nil, nil, nil, nil
 	c.created, c.prevRev = false, 0
+	c.idNext, c.idEnd = 0, 0
 	c.lookup = scopeVars{}
 	c.handed = Job{}
 	c.varGen, c.visScope, c.visGen, c.visVars = 0, 0, 0, nil
@@ -271,7 +274,24 @@ func (c *cmd) save() error {
 	return nil
 }
 
-func (c *cmd) newID() (int64, error) { return c.e.newID(c.ctx) }
+// cmdIDs is how many ids a command takes from the engine at once, so that
+// creating rows does not take the engine's lock for each.
+const cmdIDs = 16
+
+// newID returns a fresh id. Ids a command leaves unused are skipped; the
+// id space is large enough not to care.
+func (c *cmd) newID() (int64, error) {
+	if c.idNext == c.idEnd {
+		first, n, err := c.e.newIDs(c.ctx, cmdIDs)
+		if err != nil {
+			return 0, err
+		}
+		c.idNext, c.idEnd = first, first+n
+	}
+	id := c.idNext
+	c.idNext++
+	return id, nil
+}
 
 // record appends a history event about an element instance.
 func (c *cmd) record(ei *ElementInstance, t EventType, detail string) {

@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/batonbpm/baton/bpmn"
@@ -43,8 +45,10 @@ type Engine struct {
 	store Store
 	cfg   Config
 
-	handlersMu sync.RWMutex
-	handlers   map[string]HandlerFunc
+	// handlers maps topics to Go handlers. It is replaced, never changed,
+	// so commands read it without a lock.
+	handlersMu sync.Mutex
+	handlers   atomic.Pointer[map[string]HandlerFunc]
 
 	models sync.Map // definition id → *model
 
@@ -60,7 +64,9 @@ func New(store Store, cfg Config) *Engine {
 	}
 	cfg.IDBlockSize = cmp.Or(cfg.IDBlockSize, IDBlockSizeDefault)
 	cfg.JobRetries = cmp.Or(cfg.JobRetries, JobRetriesDefault)
-	return &Engine{store: store, cfg: cfg, handlers: map[string]HandlerFunc{}}
+	e := &Engine{store: store, cfg: cfg}
+	e.handlers.Store(&map[string]HandlerFunc{})
+	return e
 }
 
 // Store returns the engine's store.
@@ -71,30 +77,32 @@ func (e *Engine) Store() Store { return e.store }
 func (e *Engine) RegisterHandler(topic string, h HandlerFunc) {
 	e.handlersMu.Lock()
 	defer e.handlersMu.Unlock()
-	e.handlers[topic] = h
+	next := maps.Clone(*e.handlers.Load())
+	next[topic] = h
+	e.handlers.Store(&next)
 }
 
 func (e *Engine) handler(topic string) HandlerFunc {
-	e.handlersMu.RLock()
-	defer e.handlersMu.RUnlock()
-	return e.handlers[topic]
+	return (*e.handlers.Load())[topic]
 }
 
-// newID returns a fresh id from the current block, reserving a new block from
-// the store when it is used up.
-func (e *Engine) newID(ctx context.Context) (int64, error) {
+// newIDs returns the first of up to n fresh consecutive ids from the current
+// block, and how many it gives (fewer at the end of a block); it reserves a
+// new block from the store when the block is used up.
+func (e *Engine) newIDs(ctx context.Context, n int64) (int64, int64, error) {
 	e.idMu.Lock()
 	defer e.idMu.Unlock()
 	if e.idNext == e.idEnd {
 		first, err := e.store.IDBlock(ctx, e.cfg.IDBlockSize)
 		if err != nil {
-			return 0, fmt.Errorf("reserve ids: %w", err)
+			return 0, 0, fmt.Errorf("reserve ids: %w", err)
 		}
 		e.idNext, e.idEnd = first, first+int64(e.cfg.IDBlockSize)
 	}
-	id := e.idNext
-	e.idNext++
-	return id, nil
+	first := e.idNext
+	n = min(n, e.idEnd-first)
+	e.idNext += n
+	return first, n, nil
 }
 
 // Resource is one file of a deployment.
@@ -118,6 +126,7 @@ type DeployError struct {
 	Err error
 }
 
+// Error implements error.
 func (e *DeployError) Error() string {
 	if e.Err != nil {
 		return fmt.Sprintf("deploy %s: %v", e.Resource, e.Err)

@@ -22,6 +22,7 @@ type NotFoundError struct {
 	ID   string
 }
 
+// Error implements error.
 func (e *NotFoundError) Error() string { return fmt.Sprintf("%s %q not found", e.What, e.ID) }
 
 // Unwrap returns ErrNotFound.
@@ -30,6 +31,7 @@ func (e *NotFoundError) Unwrap() error { return ErrNotFound }
 // ConflictError explains a conflict. errors.Is(err, ErrConflict) holds.
 type ConflictError struct{ Reason string }
 
+// Error implements error.
 func (e *ConflictError) Error() string { return "conflict: " + e.Reason }
 
 // Unwrap returns ErrConflict.
@@ -41,6 +43,7 @@ type InvalidError struct {
 	Reason string
 }
 
+// Error implements error.
 func (e *InvalidError) Error() string {
 	if e.Field == "" {
 		return "invalid: " + e.Reason
@@ -60,6 +63,7 @@ type VariableTypeError struct {
 	Err        error
 }
 
+// Error implements error.
 func (e *VariableTypeError) Error() string {
 	return fmt.Sprintf("element %q: expression %s: %v", e.ElementID, e.Expression, e.Err)
 }
@@ -75,6 +79,7 @@ type IncidentError struct {
 	Reason    string
 }
 
+// Error implements error.
 func (e *IncidentError) Error() string {
 	return fmt.Sprintf("incident at %q: %s", e.ElementID, e.Reason)
 }
@@ -87,6 +92,7 @@ type BPMNError struct {
 	Vars    Vars
 }
 
+// Error implements error.
 func (e *BPMNError) Error() string {
 	if e.Message == "" {
 		return "BPMN error " + e.Code

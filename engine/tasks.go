@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 
 	"github.com/batonbpm/baton/bpmn"
+	"github.com/batonbpm/baton/bpmn/expression"
 )
 
 // passTask: manual and undefined tasks have no behaviour of their own; the
@@ -121,6 +123,9 @@ func (c *cmd) topic(ei *ElementInstance) (string, error) {
 	t := ei.node.Task
 	if t == nil || t.Topic == nil {
 		return ei.node.ID, nil
+	}
+	if p := t.Topic.Program; p != nil && p.Dialect() == expression.Literal {
+		return cmp.Or(t.Topic.Source, ei.node.ID), nil
 	}
 	s, err := c.evalString(ei, t.Topic, "topic")
 	if err != nil {

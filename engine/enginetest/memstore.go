@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -39,21 +40,27 @@ type MemStore struct {
 	recentAt int
 }
 
-// memEvent is a history event as the store keeps it: without pointers, so
-// that the history of a million instances costs the garbage collector
-// nothing to scan. Strings and pointers live in side tables.
+// memEvent is a history event as the store keeps it: 16 bytes without
+// pointers, so that the history of a million instances is small and costs
+// the garbage collector nothing to scan. Strings and pointers live in side
+// tables. What does not fit (an element instance id far from the instance
+// id, a 65,536th command) goes to the event's memExtra.
 type memEvent struct {
-	elementInstanceID int64
-	name              uint32 // index into MemStore.nameList
-	cmd               uint32 // index into memInstance.cmds
-	extra             uint32 // 0, or 1 + index into memInstance.extras
-	typ               engine.EventType
+	eiDelta int32  // element instance id minus instance id
+	name    uint32 // index into MemStore.nameList
+	extra   uint32 // 0, or 1 + index into memInstance.extras
+	cmd     uint16 // index into memInstance.cmds
+	typ     engine.EventType
+	wide    bool // the element instance id and command are in the extra
 }
 
-// memExtra holds the rare parts of an event: a variable write or a detail.
+// memExtra holds the rare parts of an event: a variable write, a detail,
+// or the ids that did not fit.
 type memExtra struct {
 	v      *engine.VarChange
 	detail string
+	eiID   int64
+	cmd    *engine.CommandInfo
 }
 
 type memInstance struct {
@@ -450,14 +457,19 @@ func (s *MemStore) appendHistory(mi *memInstance, events []engine.HistoryEvent) 
 	}
 	for i := range events {
 		ev := &events[i]
-		me := memEvent{elementInstanceID: ev.ElementInstanceID, typ: ev.Type}
+		me := memEvent{typ: ev.Type}
 		me.name = s.intern(ev.ElementID)
 		if n := len(mi.cmds); n == 0 || mi.cmds[n-1] != ev.Command {
 			mi.cmds = append(mi.cmds, ev.Command)
 		}
-		me.cmd = uint32(len(mi.cmds) - 1)
-		if ev.Var != nil || ev.Detail != "" {
-			mi.extras = append(mi.extras, memExtra{v: ev.Var, detail: ev.Detail})
+		delta := ev.ElementInstanceID - mi.inst.ID
+		cmd := len(mi.cmds) - 1
+		me.wide = delta != int64(int32(delta)) || cmd > math.MaxUint16
+		if !me.wide {
+			me.eiDelta, me.cmd = int32(delta), uint16(cmd)
+		}
+		if ev.Var != nil || ev.Detail != "" || me.wide {
+			mi.extras = append(mi.extras, memExtra{v: ev.Var, detail: ev.Detail, eiID: ev.ElementInstanceID, cmd: ev.Command})
 			me.extra = uint32(len(mi.extras))
 		}
 		mi.history = append(mi.history, me)
@@ -626,10 +638,16 @@ func (t *memTx) HistoryList(ctx context.Context, instanceID int64) ([]engine.His
 	}
 	out := make([]engine.HistoryEvent, len(mi.history))
 	for i, me := range mi.history {
-		ev := engine.HistoryEvent{ElementInstanceID: me.elementInstanceID, ElementID: t.nameList[me.name], Type: me.typ, Command: mi.cmds[me.cmd]}
+		ev := engine.HistoryEvent{ElementID: t.nameList[me.name], Type: me.typ}
 		if me.extra > 0 {
 			x := mi.extras[me.extra-1]
 			ev.Var, ev.Detail = x.v, x.detail
+		}
+		if me.wide {
+			x := mi.extras[me.extra-1]
+			ev.ElementInstanceID, ev.Command = x.eiID, x.cmd
+		} else {
+			ev.ElementInstanceID, ev.Command = mi.inst.ID+int64(me.eiDelta), mi.cmds[me.cmd]
 		}
 		out[i] = ev
 	}
