@@ -298,28 +298,43 @@ func (c *cmd) record(ei *ElementInstance, t EventType, detail string) {
 	c.history = append(c.history, HistoryEvent{ElementInstanceID: ei.ID, ElementID: ei.ElementID, Type: t, Detail: detail, Command: c.info})
 }
 
-// legal lists the lifecycle transitions an element instance may make.
-var legal = map[[2]ElementState]bool{
-	{ElementActivating, ElementActivated}:   true,
-	{ElementActivated, ElementCompleting}:   true,
-	{ElementCompleting, ElementCompleted}:   true,
-	{ElementActivating, ElementTerminating}: true,
-	{ElementActivated, ElementTerminating}:  true,
-	{ElementCompleting, ElementTerminating}: true,
-	{ElementTerminating, ElementTerminated}: true,
+// legal tells whether an element instance may move from one state to another:
+// activating → activated → completing → completed, and terminating →
+// terminated from any live state.
+func legal(from, to ElementState) bool {
+	switch to {
+	case ElementActivated:
+		return from == ElementActivating
+	case ElementCompleting:
+		return from == ElementActivated
+	case ElementCompleted:
+		return from == ElementCompleting
+	case ElementTerminating:
+		return from == ElementActivating || from == ElementActivated || from == ElementCompleting
+	case ElementTerminated:
+		return from == ElementTerminating
+	}
+	return false
 }
 
-// stateEvent is the history event of entering a state; passing states have none.
-var stateEvent = map[ElementState]EventType{
-	ElementActivated:  EventActivated,
-	ElementCompleted:  EventCompleted,
-	ElementTerminated: EventTerminated,
+// stateEvent returns the history event of entering a state; passing states
+// have none.
+func stateEvent(s ElementState) (EventType, bool) {
+	switch s {
+	case ElementActivated:
+		return EventActivated, true
+	case ElementCompleted:
+		return EventCompleted, true
+	case ElementTerminated:
+		return EventTerminated, true
+	}
+	return 0, false
 }
 
 // transition moves ei to state to and records it; an illegal move is a bug
 // and fails the command.
 func (c *cmd) transition(ei *ElementInstance, to ElementState) error {
-	if !legal[[2]ElementState{ei.State, to}] {
+	if !legal(ei.State, to) {
 		return fmt.Errorf("element %q (instance %d): expected a legal lifecycle transition, but got %s → %s", ei.ElementID, ei.ID, ei.State, to)
 	}
 	ei.State = to
@@ -332,7 +347,7 @@ func (c *cmd) transition(ei *ElementInstance, to ElementState) error {
 		}
 		c.ended = append(c.ended, ei)
 	}
-	if t, ok := stateEvent[to]; ok {
+	if t, ok := stateEvent(to); ok {
 		c.record(ei, t, "")
 	}
 	return nil
