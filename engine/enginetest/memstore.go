@@ -63,17 +63,30 @@ type memExtra struct {
 	cmd    *engine.CommandInfo
 }
 
+// memInstance is one instance: its row, its live state while it is active,
+// and its history.
 type memInstance struct {
 	inst    engine.Instance
-	eis     []*engine.ElementInstance // live
-	vars    []*engine.Variable        // live
-	joins   []*engine.JoinToken       // Count > 0
-	taskIDs []int64
-	jobIDs  []int64
-	incIDs  []int64
+	live    *memLive // nil when the instance has no live rows
 	history []memEvent
 	cmds    []*engine.CommandInfo
 	extras  []memExtra
+}
+
+// memLive is the live state of an active instance. An ended instance drops
+// it: its rows have all ended, and history keeps what they were.
+type memLive struct {
+	eis     []*engine.ElementInstance
+	vars    []*engine.Variable
+	joins   []*engine.JoinToken // Count > 0
+	taskIDs []int64
+	jobIDs  []int64
+	incIDs  []int64
+}
+
+// empty reports whether l holds nothing.
+func (l *memLive) empty() bool {
+	return len(l.eis) == 0 && len(l.vars) == 0 && len(l.joins) == 0 && len(l.taskIDs) == 0 && len(l.jobIDs) == 0 && len(l.incIDs) == 0
 }
 
 // NewMemStore returns an empty store.
@@ -299,31 +312,35 @@ func (t *memTx) InstanceLive(ctx context.Context, id int64) (*engine.LiveState, 
 	}
 	inst := mi.inst
 	st := &engine.LiveState{Instance: &inst}
-	for _, ei := range mi.eis {
+	l := mi.live
+	if l == nil {
+		return st, nil
+	}
+	for _, ei := range l.eis {
 		c := *ei
 		st.ElementInstances = append(st.ElementInstances, &c)
 	}
-	for _, v := range mi.vars {
+	for _, v := range l.vars {
 		c := *v
 		c.Value = deepCopy(v.Value)
 		st.Variables = append(st.Variables, &c)
 	}
-	for _, jt := range mi.joins {
+	for _, jt := range l.joins {
 		c := *jt
 		st.JoinTokens = append(st.JoinTokens, &c)
 	}
-	for _, tid := range mi.taskIDs {
+	for _, tid := range l.taskIDs {
 		if tk := t.tasks[tid]; tk.State == engine.TaskCreated {
 			st.UserTasks = append(st.UserTasks, copyTask(tk))
 		}
 	}
-	for _, jid := range mi.jobIDs {
+	for _, jid := range l.jobIDs {
 		if j := t.jobs[jid]; j.State == engine.JobActive || j.State == engine.JobFailed {
 			c := *j
 			st.Jobs = append(st.Jobs, &c)
 		}
 	}
-	for _, iid := range mi.incIDs {
+	for _, iid := range l.incIDs {
 		if in := t.incidents[iid]; in.State == engine.IncidentOpen {
 			c := *in
 			st.Incidents = append(st.Incidents, &c)
@@ -391,62 +408,71 @@ func (s *MemStore) apply(c *engine.InstanceChanges) {
 		s.order = append(s.order, id)
 	}
 	mi.inst = *c.Instance
+	l := mi.live
+	if l == nil && (len(c.ElementInstances) > 0 || len(c.Variables) > 0 || len(c.JoinTokens) > 0 ||
+		len(c.UserTasks) > 0 || len(c.Jobs) > 0 || len(c.Incidents) > 0) {
+		l = &memLive{}
+	}
 	for _, ei := range c.ElementInstances {
-		i := slices.IndexFunc(mi.eis, func(x *engine.ElementInstance) bool { return x.ID == ei.ID })
+		i := slices.IndexFunc(l.eis, func(x *engine.ElementInstance) bool { return x.ID == ei.ID })
 		switch {
 		case !ei.State.Live() && i >= 0:
-			mi.eis = slices.Delete(mi.eis, i, i+1)
+			l.eis = slices.Delete(l.eis, i, i+1)
 		case !ei.State.Live():
 		case i >= 0:
-			mi.eis[i] = ei
+			l.eis[i] = ei
 		default:
-			mi.eis = append(mi.eis, ei)
+			l.eis = append(l.eis, ei)
 		}
 	}
 	for _, v := range c.Variables {
-		i := slices.IndexFunc(mi.vars, func(x *engine.Variable) bool { return x.ScopeID == v.ScopeID && x.Name == v.Name })
+		i := slices.IndexFunc(l.vars, func(x *engine.Variable) bool { return x.ScopeID == v.ScopeID && x.Name == v.Name })
 		switch {
 		case v.Deleted && i >= 0:
-			mi.vars = slices.Delete(mi.vars, i, i+1)
+			l.vars = slices.Delete(l.vars, i, i+1)
 		case v.Deleted:
 		case i >= 0:
-			mi.vars[i] = v
+			l.vars[i] = v
 		default:
-			mi.vars = append(mi.vars, v)
+			l.vars = append(l.vars, v)
 		}
 	}
 	for _, jt := range c.JoinTokens {
-		i := slices.IndexFunc(mi.joins, func(x *engine.JoinToken) bool {
+		i := slices.IndexFunc(l.joins, func(x *engine.JoinToken) bool {
 			return x.ScopeID == jt.ScopeID && x.ElementID == jt.ElementID && x.FlowID == jt.FlowID
 		})
 		switch {
 		case jt.Count <= 0 && i >= 0:
-			mi.joins = slices.Delete(mi.joins, i, i+1)
+			l.joins = slices.Delete(l.joins, i, i+1)
 		case jt.Count <= 0:
 		case i >= 0:
-			mi.joins[i] = jt
+			l.joins[i] = jt
 		default:
-			mi.joins = append(mi.joins, jt)
+			l.joins = append(l.joins, jt)
 		}
 	}
 	for _, tk := range c.UserTasks {
 		if _, ok := s.tasks[tk.ID]; !ok {
-			mi.taskIDs = append(mi.taskIDs, tk.ID)
+			l.taskIDs = append(l.taskIDs, tk.ID)
 		}
 		s.tasks[tk.ID] = tk
 	}
 	for _, j := range c.Jobs {
 		if _, ok := s.jobs[j.ID]; !ok {
-			mi.jobIDs = append(mi.jobIDs, j.ID)
+			l.jobIDs = append(l.jobIDs, j.ID)
 		}
 		s.jobs[j.ID] = j
 	}
 	for _, in := range c.Incidents {
 		if _, ok := s.incidents[in.ID]; !ok {
-			mi.incIDs = append(mi.incIDs, in.ID)
+			l.incIDs = append(l.incIDs, in.ID)
 		}
 		s.incidents[in.ID] = in
 	}
+	if l != nil && (mi.inst.State != engine.InstanceActive || l.empty()) {
+		l = nil
+	}
+	mi.live = l
 	s.appendHistory(mi, c.History)
 }
 
