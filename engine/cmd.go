@@ -64,15 +64,10 @@ type cmd struct {
 	lookup scopeVars
 	// changes is the buffer save fills.
 	changes InstanceChanges
-	// eiSlab and jobSlab hand out rows from chunks, which costs one
-	// allocation per chunk instead of one per row. Unused rows stay with
-	// the pooled command; used ones belong to the store.
-	eiSlab  []ElementInstance
-	jobSlab []Job
-	// eiFree and jobFree hold rows the last command ended without handing
-	// them to the store for keeping (see InstanceSave); they are reused.
-	eiFree  []*ElementInstance
-	jobFree []*Job
+	// eiRows and jobRows hand out rows; rows a command ended without
+	// handing them to the store for keeping (see InstanceSave) go back.
+	eiRows  rows[ElementInstance]
+	jobRows rows[Job]
 	// handed is the copy of a job given to a Go handler; handedVars
 	// computes its variables (visible from handedScope) on demand, made once
 	// per pooled command so that handing a job allocates nothing.
@@ -134,14 +129,12 @@ func (c *cmd) release() {
 	c.varGen, c.visScope, c.visGen, c.visVars = 0, 0, 0, nil
 	c.eis = clearSlice(c.eis)
 	for _, ei := range c.ended {
-		*ei = ElementInstance{}
-		c.eiFree = append(c.eiFree, ei)
+		c.eiRows.put(ei)
 	}
 	c.ended = clearSlice(c.ended)
 	for _, j := range c.jobs {
 		if j.fresh && j.State == JobCompleted {
-			*j = Job{}
-			c.jobFree = append(c.jobFree, j)
+			c.jobRows.put(j)
 		}
 	}
 	c.vars = clearSlice(c.vars)
@@ -380,35 +373,41 @@ func (c *cmd) activate(n *bpmn.FlowNode, scope *ElementInstance) (*ElementInstan
 // slabChunk is how many rows a slab allocates at once.
 const slabChunk = 8
 
-// newEI returns a zero element instance: a reused one, or one from the slab.
-func (c *cmd) newEI() *ElementInstance {
-	if n := len(c.eiFree); n > 0 {
-		ei := c.eiFree[n-1]
-		c.eiFree = c.eiFree[:n-1]
-		return ei
-	}
-	if len(c.eiSlab) == 0 {
-		c.eiSlab = make([]ElementInstance, slabChunk)
-	}
-	ei := &c.eiSlab[0]
-	c.eiSlab = c.eiSlab[1:]
-	return ei
+// rows hands out zeroed rows of one type: reused ones first, else from a
+// slab, which costs one allocation per chunk instead of one per row. Unused
+// rows stay with the pooled command; used ones belong to the store unless
+// given back with put.
+type rows[T any] struct {
+	free []*T
+	slab []T
 }
 
-// newJob returns a zero job: a reused one, or one from the slab.
-func (c *cmd) newJob() *Job {
-	if n := len(c.jobFree); n > 0 {
-		j := c.jobFree[n-1]
-		c.jobFree = c.jobFree[:n-1]
-		return j
+func (r *rows[T]) get() *T {
+	if n := len(r.free); n > 0 {
+		x := r.free[n-1]
+		r.free = r.free[:n-1]
+		return x
 	}
-	if len(c.jobSlab) == 0 {
-		c.jobSlab = make([]Job, slabChunk)
+	if len(r.slab) == 0 {
+		r.slab = make([]T, slabChunk)
 	}
-	j := &c.jobSlab[0]
-	c.jobSlab = c.jobSlab[1:]
-	return j
+	x := &r.slab[0]
+	r.slab = r.slab[1:]
+	return x
 }
+
+// put zeroes x and keeps it for reuse; x must not be referenced elsewhere.
+func (r *rows[T]) put(x *T) {
+	var zero T
+	*x = zero
+	r.free = append(r.free, x)
+}
+
+// newEI returns a zero element instance.
+func (c *cmd) newEI() *ElementInstance { return c.eiRows.get() }
+
+// newJob returns a zero job.
+func (c *cmd) newJob() *Job { return c.jobRows.get() }
 
 // completeLater queues the completion of ei.
 func (c *cmd) completeLater(ei *ElementInstance) {

@@ -203,17 +203,7 @@ func feelCompare(a, b any) (c int, ok bool, err error) {
 			return c, ok, nil
 		}
 	}
-	switch x := a.(type) {
-	case string:
-		if y, ok := b.(string); ok {
-			return strings.Compare(x, y), true, nil
-		}
-	case time.Time:
-		if y, ok := b.(time.Time); ok {
-			return x.Compare(y), true, nil
-		}
-	}
-	return 0, false, fmt.Errorf("cannot compare %s with %s", typeName(a), typeName(b))
+	return compareOrdered(a, b)
 }
 
 // feelRel returns a comparison operator function.

@@ -272,17 +272,7 @@ func juelCompare(a, b any) (c int, ok bool, err error) {
 		c, ok = cmpNum(x, y)
 		return c, ok, nil
 	}
-	switch x := a.(type) {
-	case string:
-		if y, ok := b.(string); ok {
-			return strings.Compare(x, y), true, nil
-		}
-	case time.Time:
-		if y, ok := b.(time.Time); ok {
-			return x.Compare(y), true, nil
-		}
-	}
-	return 0, false, fmt.Errorf("cannot compare %s with %s", typeName(a), typeName(b))
+	return compareOrdered(a, b)
 }
 
 // juelRel returns a relational operator function.

@@ -285,3 +285,19 @@ func parseDateTime(s string) (time.Time, error) {
 
 // regexpT is embedded by compiledRe.
 type regexpT = regexp.Regexp
+
+// compareOrdered compares two strings or two date-times, the ordered
+// values both dialects share beside numbers; anything else cannot be compared.
+func compareOrdered(a, b any) (int, bool, error) {
+	switch x := a.(type) {
+	case string:
+		if y, ok := b.(string); ok {
+			return strings.Compare(x, y), true, nil
+		}
+	case time.Time:
+		if y, ok := b.(time.Time); ok {
+			return x.Compare(y), true, nil
+		}
+	}
+	return 0, false, fmt.Errorf("cannot compare %s with %s", typeName(a), typeName(b))
+}
