@@ -844,3 +844,52 @@ func TestConcurrentCommands(t *testing.T) {
 		t.Fatalf("%d instances completed, want %d", len(done), workers*each)
 	}
 }
+
+func TestInclusiveJoinWaitsForTokensThatCanStillArrive(t *testing.T) {
+	t.Parallel()
+	// fork → a (user task) → join; fork → b (manual) → join; fork → c (user
+	// task) → x (exclusive) → join or → away (end). The join fires once a and
+	// c's token have arrived or can no longer arrive.
+	model := bpmntest.New("p").Start("s").Node("fork", "inclusiveGateway").
+		Node("a", "userTask").Node("b", "manualTask").Node("c", "userTask").
+		Node("x", "exclusiveGateway", bpmntest.Attr("default", "x-join")).End("away").
+		Node("join", "inclusiveGateway").Node("after", "userTask").
+		Chain("s", "fork").FlowIf("fork", "a", "${true}").FlowIf("fork", "b", "${true}").FlowIf("fork", "c", "${true}").
+		Chain("a", "join").Chain("b", "join").Chain("c", "x").FlowIf("x", "away", "${leave}").Flow("x", "join").Chain("join", "after")
+
+	t.Run("AllArrive", func(t *testing.T) {
+		t.Parallel()
+		e, s := deploy(t, model)
+		inst := start(t, e, "p", nil)
+		if got := active(t, s, inst.ID); !slices.Equal(got, []string{"a", "c"}) {
+			t.Fatalf("active %v, want [a c] (b's token waits at the join)", got)
+		}
+		complete(t, e, s, inst.ID, "a", nil)
+		if got := active(t, s, inst.ID); !slices.Equal(got, []string{"c"}) {
+			t.Fatalf("join fired early: active %v", got)
+		}
+		complete(t, e, s, inst.ID, "c", engine.Vars{"leave": false})
+		if got := active(t, s, inst.ID); !slices.Equal(got, []string{"after"}) {
+			t.Fatalf("active %v, want [after]", got)
+		}
+		joins := 0
+		for _, ev := range enginetest.Trace(t, s, inst.ID, engine.EventCompleted) {
+			if ev == "join:completed" {
+				joins++
+			}
+		}
+		if joins != 1 {
+			t.Fatalf("join completed %d times, want once", joins)
+		}
+	})
+	t.Run("ATokenThatLeavesReleasesTheJoin", func(t *testing.T) {
+		t.Parallel()
+		e, s := deploy(t, model)
+		inst := start(t, e, "p", nil)
+		complete(t, e, s, inst.ID, "a", nil)
+		complete(t, e, s, inst.ID, "c", engine.Vars{"leave": true})
+		if got := active(t, s, inst.ID); !slices.Equal(got, []string{"after"}) {
+			t.Fatalf("active %v, want [after]: c's token went away, so the join must fire", got)
+		}
+	})
+}
