@@ -31,7 +31,7 @@ type InstanceState string
 const (
 	InstanceActive    InstanceState = "active"
 	InstanceCompleted InstanceState = "completed"
-	InstanceCanceled  InstanceState = "canceled"
+	InstanceCanceled  InstanceState = "cancelled"
 )
 
 // Deployment is a set of resources deployed together.
@@ -126,7 +126,7 @@ type UserTaskState string
 const (
 	TaskCreated   UserTaskState = "created"
 	TaskCompleted UserTaskState = "completed"
-	TaskCanceled  UserTaskState = "canceled"
+	TaskCanceled  UserTaskState = "cancelled"
 )
 
 // UserTask is a task waiting for a person.
@@ -158,7 +158,7 @@ const (
 	JobActive    JobState = "active"
 	JobFailed    JobState = "failed" // no retries left: an incident holds it
 	JobCompleted JobState = "completed"
-	JobCanceled  JobState = "canceled"
+	JobCanceled  JobState = "cancelled"
 )
 
 // Job is work for a service-like task: taken by a Go handler, a webhook or
