@@ -17,7 +17,9 @@ type Store interface {
 	Tx(ctx context.Context, fn func(tx Store) error) error
 
 	// IDBlock reserves n consecutive ids, unique across every node sharing
-	// the store, and returns the first.
+	// the store, and returns the first. The engine calls it on the Store
+	// itself while a command's transaction may be open, so it must not wait
+	// for that transaction (sqlstore reserves blocks ahead for this).
 	IDBlock(ctx context.Context, n int) (int64, error)
 
 	// DeploymentCreate stores d and its definitions, setting their IDs;
