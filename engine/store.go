@@ -105,10 +105,14 @@ type InstanceChanges struct {
 	History          []HistoryEvent
 }
 
-// Page selects a window of a list: at most Limit rows after skipping Offset.
-// Limit 0 means PageLimitDefault.
+// Page selects a window of a list: at most Limit rows (PageLimitDefault
+// when 0) after the row named by the cursor After ("" starts at the
+// beginning; see Cursor). Lists are ordered by time of creation, then id
+// (instances by start time); deployments newest first; definitions by key
+// and version.
 type Page struct {
-	Offset, Limit int
+	Limit int
+	After string
 }
 
 // PageLimitDefault is the number of rows a list returns when no limit is given.

@@ -117,6 +117,47 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) engine.Store) {
 		}
 	})
 
+	t.Run("KeysetPagesNeitherSkipNorRepeat", func(t *testing.T) {
+		e, s := newEngine(t)
+		deploy(t, e, bpmntest.New("p").Start("s").Node("a", "userTask", bpmntest.Attr("camunda:assignee", "ann")).Chain("s", "a"))
+		deploy(t, e, bpmntest.New("p").Start("s").Node("b", "userTask", bpmntest.Attr("camunda:assignee", "ann")).Chain("s", "b"))
+		deploy(t, e, bpmntest.New("q").Start("s").End("e").Chain("s", "e"))
+		for range 7 {
+			_, err := e.Start(ctx, &engine.StartParams{Key: "p"})
+			must(t, err)
+		}
+		var seen []int64
+		after := ""
+		for {
+			page, err := s.UserTaskList(ctx, &engine.UserTaskListParams{Assignee: "ann", Page: engine.Page{Limit: 3, After: after}})
+			must(t, err)
+			if len(page) == 0 {
+				break
+			}
+			for _, tk := range page {
+				seen = append(seen, tk.ID)
+			}
+			after = engine.Cursor(page[len(page)-1])
+		}
+		if len(seen) != 7 || !slices.IsSorted(seen) {
+			t.Fatalf("walked task ids %v, want 7 in order", seen)
+		}
+		defs, err := s.DefinitionList(ctx, &engine.DefinitionListParams{Page: engine.Page{Limit: 1}})
+		must(t, err)
+		rest, err := s.DefinitionList(ctx, &engine.DefinitionListParams{Page: engine.Page{After: engine.Cursor(defs[0])}})
+		must(t, err)
+		if defs[0].Key != "p" || defs[0].Version != 1 || len(rest) != 2 || rest[0].Version != 2 || rest[1].Key != "q" {
+			t.Fatalf("definition pages %+v then %+v", defs, rest)
+		}
+		deps, err := s.DeploymentList(ctx, &engine.DeploymentListParams{Page: engine.Page{Limit: 1}})
+		must(t, err)
+		older, err := s.DeploymentList(ctx, &engine.DeploymentListParams{Page: engine.Page{After: engine.Cursor(deps[0])}})
+		must(t, err)
+		if len(deps) != 1 || len(older) != 2 || older[0].ID >= deps[0].ID || older[1].ID >= older[0].ID {
+			t.Fatalf("deployment pages %+v then %+v", deps, older)
+		}
+	})
+
 	t.Run("TxRollsBackOnError", func(t *testing.T) {
 		s := newStore(t)
 		boom := errors.New("boom")
@@ -287,10 +328,15 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) engine.Store) {
 		if len(done) != 1 || done[0].ID != q.ID {
 			t.Fatalf("completed instances %+v", done)
 		}
-		paged, err := s.InstanceList(ctx, &engine.InstanceListParams{Page: engine.Page{Offset: 1, Limit: 2}})
+		first, err := s.InstanceList(ctx, &engine.InstanceListParams{Page: engine.Page{Limit: 2}})
 		must(t, err)
-		if len(paged) != 2 || paged[0].ID != ids[1] {
-			t.Fatalf("page 2 of size 2: %+v", paged)
+		paged, err := s.InstanceList(ctx, &engine.InstanceListParams{Page: engine.Page{Limit: 2, After: engine.Cursor(first[1])}})
+		must(t, err)
+		if len(first) != 2 || first[0].ID != ids[0] || len(paged) != 2 || paged[0].ID != ids[2] || paged[1].ID != q.ID {
+			t.Fatalf("pages of size 2: %+v then %+v", first, paged)
+		}
+		if _, err := s.InstanceList(ctx, &engine.InstanceListParams{Page: engine.Page{After: "not-a-cursor"}}); !errors.Is(err, engine.ErrInvalid) {
+			t.Fatalf("bad cursor: %v, want ErrInvalid", err)
 		}
 		tasks, err := s.UserTaskList(ctx, &engine.UserTaskListParams{Assignee: "ann"})
 		must(t, err)

@@ -9,8 +9,10 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/batonbpm/baton/engine"
 )
@@ -201,20 +203,44 @@ func (t *memTx) DeploymentList(ctx context.Context, p *engine.DeploymentListPara
 		}
 		out = append(out, &d)
 	}
-	return page(out, p.Page), nil
+	slices.SortStableFunc(out, func(a, b *engine.Deployment) int {
+		return compareTime(timeKey(b.CreatedAt, b.ID), timeKey(a.CreatedAt, a.ID))
+	})
+	return pageOf(out, p.Page, func(d *engine.Deployment) engine.CursorKey { return timeKey(d.CreatedAt, d.ID) }, earlierTime)
 }
 
-func page[T any](rows []T, p engine.Page) []T {
-	if p.Offset >= len(rows) {
-		return nil
+// pageOf returns the page of rows (sorted in list order) after p's cursor:
+// after reports whether a row's sort key comes after the cursor's.
+func pageOf[T any](rows []T, p engine.Page, key func(T) engine.CursorKey, after func(row, cur engine.CursorKey) bool) ([]T, error) {
+	if p.After != "" {
+		cur, err := engine.ParseCursor(p.After)
+		if err != nil {
+			return nil, err
+		}
+		i := slices.IndexFunc(rows, func(r T) bool { return after(key(r), cur) })
+		if i < 0 {
+			return nil, nil
+		}
+		rows = rows[i:]
 	}
-	rows = rows[p.Offset:]
 	limit := cmp.Or(p.Limit, engine.PageLimitDefault)
 	if len(rows) > limit {
 		rows = rows[:limit]
 	}
-	return rows
+	return rows, nil
 }
+
+// timeKey is the sort key of a row in time order, at the microseconds stores keep.
+func timeKey(t time.Time, id int64) engine.CursorKey {
+	return engine.CursorKey{Time: t.UTC().Truncate(time.Microsecond), ID: id}
+}
+
+func compareTime(a, b engine.CursorKey) int {
+	return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.ID, b.ID))
+}
+
+func laterTime(row, cur engine.CursorKey) bool   { return compareTime(row, cur) > 0 }
+func earlierTime(row, cur engine.CursorKey) bool { return compareTime(row, cur) < 0 }
 
 func copyDef(d *engine.Definition) *engine.Definition {
 	c := *d
@@ -285,7 +311,10 @@ func (t *memTx) DefinitionList(ctx context.Context, p *engine.DefinitionListPara
 			out = append(out, copyDef(d))
 		}
 	}
-	return page(out, p.Page), nil
+	return pageOf(out, p.Page, func(d *engine.Definition) engine.CursorKey { return engine.CursorKey{Key: d.Key, Version: d.Version} },
+		func(row, cur engine.CursorKey) bool {
+			return cmp.Or(strings.Compare(row.Key, cur.Key), cmp.Compare(row.Version, cur.Version)) > 0
+		})
 }
 
 // InstanceLock implements engine.Store; outside a Tx it only reads.
@@ -549,7 +578,10 @@ func (t *memTx) InstanceList(ctx context.Context, p *engine.InstanceListParams) 
 			out = append(out, &in)
 		}
 	}
-	return page(out, p.Page), nil
+	slices.SortStableFunc(out, func(a, b *engine.Instance) int {
+		return compareTime(timeKey(a.StartedAt, a.ID), timeKey(b.StartedAt, b.ID))
+	})
+	return pageOf(out, p.Page, func(in *engine.Instance) engine.CursorKey { return timeKey(in.StartedAt, in.ID) }, laterTime)
 }
 
 // UserTaskGet implements engine.Store.
@@ -582,7 +614,10 @@ func (t *memTx) UserTaskList(ctx context.Context, p *engine.UserTaskListParams) 
 			out = append(out, copyTask(tk))
 		}
 	}
-	return page(out, p.Page), nil
+	slices.SortStableFunc(out, func(a, b *engine.UserTask) int {
+		return compareTime(timeKey(a.CreatedAt, a.ID), timeKey(b.CreatedAt, b.ID))
+	})
+	return pageOf(out, p.Page, func(x *engine.UserTask) engine.CursorKey { return timeKey(x.CreatedAt, x.ID) }, laterTime)
 }
 
 // JobGet implements engine.Store.
@@ -615,7 +650,10 @@ func (t *memTx) JobList(ctx context.Context, p *engine.JobListParams) ([]*engine
 			out = append(out, &c)
 		}
 	}
-	return page(out, p.Page), nil
+	slices.SortStableFunc(out, func(a, b *engine.Job) int {
+		return compareTime(timeKey(a.CreatedAt, a.ID), timeKey(b.CreatedAt, b.ID))
+	})
+	return pageOf(out, p.Page, func(x *engine.Job) engine.CursorKey { return timeKey(x.CreatedAt, x.ID) }, laterTime)
 }
 
 // IncidentGet implements engine.Store.
@@ -648,7 +686,10 @@ func (t *memTx) IncidentList(ctx context.Context, p *engine.IncidentListParams) 
 			out = append(out, &c)
 		}
 	}
-	return page(out, p.Page), nil
+	slices.SortStableFunc(out, func(a, b *engine.Incident) int {
+		return compareTime(timeKey(a.CreatedAt, a.ID), timeKey(b.CreatedAt, b.ID))
+	})
+	return pageOf(out, p.Page, func(x *engine.Incident) engine.CursorKey { return timeKey(x.CreatedAt, x.ID) }, laterTime)
 }
 
 // HistoryList implements engine.Store.

@@ -106,9 +106,27 @@ func inChunks(n, per int, fn func(start, end int) error) error {
 	return nil
 }
 
-// pageClause returns the LIMIT and OFFSET of p.
+// pageClause returns the LIMIT of p.
 func pageClause(p engine.Page) string {
-	return fmt.Sprintf(" LIMIT %d OFFSET %d", limit(p), max(p.Offset, 0))
+	return fmt.Sprintf(" LIMIT %d", limit(p))
+}
+
+// afterTime adds the keyset condition of p to w for a list in (time, id)
+// order: rows after the cursor, or before it when the list is newest first.
+func (s *Store) afterTime(w *where, p engine.Page, timeCol, idCol string, newestFirst bool) error {
+	if p.After == "" {
+		return nil
+	}
+	cur, err := engine.ParseCursor(p.After)
+	if err != nil {
+		return err
+	}
+	op := ">"
+	if newestFirst {
+		op = "<"
+	}
+	w.add(`(`+timeCol+`, `+idCol+`) `+op+` (?, ?)`, s.tv(cur.Time), cur.ID)
+	return nil
 }
 
 // where builds a WHERE clause of the conditions given.
@@ -173,7 +191,11 @@ func (s *Store) DeploymentCreate(ctx context.Context, d *engine.Deployment) erro
 
 // DeploymentList implements engine.Store.
 func (s *Store) DeploymentList(ctx context.Context, p *engine.DeploymentListParams) ([]*engine.Deployment, error) {
-	rows, err := s.query(ctx, `SELECT id, name, created_at FROM deployments ORDER BY created_at DESC, id DESC`+pageClause(p.Page))
+	var w where
+	if err := s.afterTime(&w, p.Page, "created_at", "id", true); err != nil {
+		return nil, err
+	}
+	rows, err := s.query(ctx, `SELECT id, name, created_at FROM deployments`+w.String()+` ORDER BY created_at DESC, id DESC`+pageClause(p.Page), w.args...)
 	deps, err := scanAll(rows, err, func(r *sql.Rows) (*engine.Deployment, error) {
 		d := &engine.Deployment{}
 		return d, r.Scan(&d.ID, &d.Name, timeCol{&d.CreatedAt})
@@ -232,6 +254,13 @@ func (s *Store) DefinitionList(ctx context.Context, p *engine.DefinitionListPara
 	if p.LatestOnly {
 		w.add(`d.version = (SELECT max(l.version) FROM process_definitions l WHERE l.key = d.key)`)
 	}
+	if p.After != "" {
+		cur, err := engine.ParseCursor(p.After)
+		if err != nil {
+			return nil, err
+		}
+		w.add(`(d.key, d.version) > (?, ?)`, cur.Key, cur.Version)
+	}
 	rows, err := s.query(ctx, `SELECT `+defCols+` FROM process_definitions d`+w.String()+` ORDER BY d.key, d.version`+pageClause(p.Page), w.args...)
 	defs, err := scanAll(rows, err, scanDef)
 	return defs, translate(err, "list process definitions")
@@ -269,6 +298,9 @@ func (s *Store) InstanceList(ctx context.Context, p *engine.InstanceListParams) 
 	}
 	if p.BusinessKey != "" {
 		w.add(`business_key = ?`, p.BusinessKey)
+	}
+	if err := s.afterTime(&w, p.Page, "started_at", "id", false); err != nil {
+		return nil, err
 	}
 	rows, err := s.query(ctx, `SELECT `+instCols+` FROM process_instances`+w.String()+` ORDER BY started_at, id`+pageClause(p.Page), w.args...)
 	out, err := scanAll(rows, err, scanInstance)
@@ -364,6 +396,9 @@ func (s *Store) UserTaskList(ctx context.Context, p *engine.UserTaskListParams) 
 	if p.OpenOnly {
 		w.add(`t.state = ?`, string(engine.TaskCreated))
 	}
+	if err := s.afterTime(&w, p.Page, "t.created_at", "t.id", false); err != nil {
+		return nil, err
+	}
 	rows, err := s.query(ctx, `SELECT `+taskCols+` FROM user_tasks t`+w.String()+` ORDER BY t.created_at, t.id`+pageClause(p.Page), w.args...)
 	tasks, err := scanAll(rows, err, scanTask)
 	if err == nil {
@@ -414,6 +449,9 @@ func (s *Store) JobList(ctx context.Context, p *engine.JobListParams) ([]*engine
 	if p.State != "" {
 		w.add(`state = ?`, string(p.State))
 	}
+	if err := s.afterTime(&w, p.Page, "created_at", "id", false); err != nil {
+		return nil, err
+	}
 	rows, err := s.query(ctx, `SELECT `+jobCols+` FROM jobs`+w.String()+` ORDER BY created_at, id`+pageClause(p.Page), w.args...)
 	out, err := scanAll(rows, err, scanJob)
 	return out, translate(err, "list jobs")
@@ -448,6 +486,9 @@ func (s *Store) IncidentList(ctx context.Context, p *engine.IncidentListParams) 
 	}
 	if p.State != "" {
 		w.add(`state = ?`, string(p.State))
+	}
+	if err := s.afterTime(&w, p.Page, "created_at", "id", false); err != nil {
+		return nil, err
 	}
 	rows, err := s.query(ctx, `SELECT `+incCols+` FROM incidents`+w.String()+` ORDER BY created_at, id`+pageClause(p.Page), w.args...)
 	out, err := scanAll(rows, err, scanIncident)
