@@ -23,14 +23,11 @@ type StartParams struct {
 // returns the instance as committed. An unknown key is ErrNotFound; bad
 // variables are ErrInvalid.
 func (e *Engine) Start(ctx context.Context, p *StartParams) (*Instance, error) {
-	def, err := e.definitionFor(ctx, p)
+	m, err := e.modelFor(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", p.Key, err)
 	}
-	m, err := e.model(def)
-	if err != nil {
-		return nil, err
-	}
+	def := m.def
 	start := m.proc.NoneStart()
 	if start == nil {
 		return nil, &InvalidError{Field: "process " + def.Key, Reason: "it has no none start event; it can only be started by an event"}

@@ -259,15 +259,27 @@ func (e *Engine) model(def *Definition) (*model, error) {
 	return m.(*model), nil
 }
 
-// definitionFor resolves the definition a start refers to.
-func (e *Engine) definitionFor(ctx context.Context, p *StartParams) (*Definition, error) {
+// modelFor resolves the model a start refers to. The latest version of a
+// key costs one index lookup of its id when the model is cached.
+func (e *Engine) modelFor(ctx context.Context, p *StartParams) (*model, error) {
+	var def *Definition
+	var err error
 	switch {
 	case p.DefinitionID != 0:
-		return e.store.DefinitionGet(ctx, p.DefinitionID)
+		return e.modelByID(ctx, e.store, p.DefinitionID)
 	case p.Key == "":
 		return nil, &InvalidError{Field: "key", Reason: "give a process key or a definition id"}
 	case p.Version > 0:
-		return e.store.DefinitionVersion(ctx, p.Key, p.Version)
+		def, err = e.store.DefinitionVersion(ctx, p.Key, p.Version)
+	default:
+		id, err := e.store.DefinitionLatestID(ctx, p.Key)
+		if err != nil {
+			return nil, err
+		}
+		return e.modelByID(ctx, e.store, id)
 	}
-	return e.store.DefinitionLatest(ctx, p.Key)
+	if err != nil {
+		return nil, err
+	}
+	return e.model(def)
 }

@@ -32,6 +32,10 @@ type Store interface {
 	DefinitionGet(ctx context.Context, id int64) (*Definition, error)
 	// DefinitionLatest returns the highest version of key.
 	DefinitionLatest(ctx context.Context, key string) (*Definition, error)
+	// DefinitionLatestID returns the id of the highest version of key: what
+	// a start needs when the engine has the model cached, without reading
+	// the XML.
+	DefinitionLatestID(ctx context.Context, key string) (int64, error)
 	// DefinitionVersion returns version v of key.
 	DefinitionVersion(ctx context.Context, key string, v int) (*Definition, error)
 	// DefinitionList lists definitions ordered by key and version.

@@ -76,6 +76,14 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) engine.Store) {
 		if latest.Version != 2 || latest.ID != v2.Definitions[0].ID || len(latest.XML) == 0 || latest.Checksum == "" {
 			t.Fatalf("latest %+v", latest)
 		}
+		latestID, err := s.DefinitionLatestID(ctx, "p")
+		must(t, err)
+		if latestID != latest.ID {
+			t.Fatalf("latest id %d, want %d", latestID, latest.ID)
+		}
+		if _, err := s.DefinitionLatestID(ctx, "nope"); !errors.Is(err, engine.ErrNotFound) {
+			t.Fatalf("latest id of an unknown key: %v", err)
+		}
 		got, err := s.DefinitionVersion(ctx, "p", 1)
 		must(t, err)
 		if got.ID != v1.Definitions[0].ID || got.DeploymentID != v1.ID {

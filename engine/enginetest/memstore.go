@@ -275,6 +275,20 @@ func (t *memTx) DefinitionLatest(ctx context.Context, key string) (*engine.Defin
 	return copyDef(vs[len(vs)-1]), nil
 }
 
+// DefinitionLatestID implements engine.Store.
+func (s *MemStore) DefinitionLatestID(ctx context.Context, key string) (id int64, err error) {
+	s.read(func() { id, err = (&memTx{MemStore: s}).DefinitionLatestID(ctx, key) })
+	return
+}
+
+func (t *memTx) DefinitionLatestID(ctx context.Context, key string) (int64, error) {
+	vs := t.byKey[key]
+	if len(vs) == 0 {
+		return 0, &engine.NotFoundError{What: "process definition", ID: key}
+	}
+	return vs[len(vs)-1].ID, nil
+}
+
 // DefinitionVersion implements engine.Store.
 func (s *MemStore) DefinitionVersion(ctx context.Context, key string, v int) (d *engine.Definition, err error) {
 	s.read(func() { d, err = (&memTx{MemStore: s}).DefinitionVersion(ctx, key, v) })

@@ -240,6 +240,19 @@ func (s *Store) DefinitionLatest(ctx context.Context, key string) (*engine.Defin
 	return s.def(ctx, key, `key = ? ORDER BY version DESC LIMIT 1`, key)
 }
 
+// DefinitionLatestID implements engine.Store: an index-only lookup.
+func (s *Store) DefinitionLatestID(ctx context.Context, key string) (int64, error) {
+	rows, err := s.query(ctx, `SELECT id FROM process_definitions WHERE key = ? ORDER BY version DESC LIMIT 1`, key)
+	id, err := scanOne(rows, err, func(r *sql.Rows) (int64, error) {
+		var id int64
+		return id, r.Scan(&id)
+	})
+	if err != nil {
+		return 0, notFound(err, "process definition", key, "get latest process definition")
+	}
+	return id, nil
+}
+
 // DefinitionVersion implements engine.Store.
 func (s *Store) DefinitionVersion(ctx context.Context, key string, v int) (*engine.Definition, error) {
 	return s.def(ctx, fmt.Sprintf("%s version %d", key, v), `key = ? AND version = ?`, key, v)
