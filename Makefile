@@ -6,18 +6,23 @@ GO       ?= go
 NPM      ?= npm
 FUZZTIME ?= 3m
 
-.PHONY: all build run test bench bench-peer lint fuzz clean
+.PHONY: all build run serve test bench bench-peer bench-store lint fuzz clean
 
 all: build
 
 build:
 	$(GO) build -o bin/baton .
 
-# The HTTP server, UI and durable store are not there yet: `run` validates the
-# example models, which is what the binary does today.
+# `run` serves the API in the foreground on the SQLite file baton.db in the
+# working directory (BATON_DATABASE_URL and BATON_ADDR override), deploying
+# examples/ first: models identical to their latest version are not new
+# versions, so running it again deploys nothing new. It prints the URL and a
+# curl line that starts an example instance. `serve` serves without deploying.
 run: build
-	./bin/baton validate examples/*.bpmn
-	@echo "make run: the example models are valid. The server (baton serve) arrives with the durable store (issue 3); nothing to start yet."
+	./bin/baton serve --deploy examples
+
+serve: build
+	./bin/baton serve
 
 # Tests read CI from the environment themselves: under CI=true the database
 # tests fail instead of skipping when no PostgreSQL answers.
@@ -42,6 +47,12 @@ bench/peer/node_modules/.package-lock.json: bench/peer/package-lock.json bench/p
 
 bench-peer: bench/peer/node_modules/.package-lock.json
 	$(GO) run ./bench/cmd/peer $(PEERFLAGS)
+
+# The durable store on PostgreSQL (BATON_BENCH_DATABASE_URL) and SQLite, and
+# pgbench on the same PostgreSQL; see bench/store/main.go. E.g.
+# make bench-store STOREFLAGS='-d 30s -cpuprofile cpu.out'.
+bench-store:
+	$(GO) run ./bench/store $(STOREFLAGS)
 
 lint:
 	@unformatted="$$(gofmt -l .)"; \

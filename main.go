@@ -18,7 +18,11 @@ Commands:
                                 tasks with the given variables; prints the path as JSON
                                 lines; exits 0 when it completes, 2 when it waits or
                                 has an incident
-  serve                         the server arrives with the durable store (issue 3)
+  serve [--addr A] [--database-url URL] [--log-format text|json] [--deploy DIR]
+                                serve /api/v1, /healthz, /readyz and /metrics (env
+                                BATON_ADDR, BATON_DATABASE_URL, BATON_LOG_FORMAT);
+                                --deploy deploys the .bpmn files of DIR first
+  migrate [--database-url URL]  apply the database migrations and exit
 `
 
 func main() {
@@ -37,8 +41,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "simulate":
 		return cmdSimulate(args[1:], stdout, stderr)
 	case "serve":
-		fmt.Fprintln(stderr, "baton serve: the server arrives with the durable store (issue 3); today baton validates and simulates models")
-		return 2
+		return cmdServe(args[1:], stdout, stderr)
+	case "migrate":
+		return cmdMigrate(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/batonbpm/baton/engine"
+	"github.com/batonbpm/baton/engine/sqlstore"
+	"github.com/batonbpm/baton/server"
+)
+
+// Defaults of `baton serve` and `baton migrate`, overridden by the
+// environment and then by flags.
+const (
+	databaseURLDefault     = "sqlite://baton.db"
+	addrDefault            = "127.0.0.1:8080"
+	shutdownTimeoutDefault = 30 * time.Second
+)
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// newLogger returns a slog logger writing text or JSON to w.
+func newLogger(format string, w io.Writer) (*slog.Logger, error) {
+	switch format {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(w, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	}
+	return nil, fmt.Errorf("log format %q: expected text or json", format)
+}
+
+func cmdServe(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dbURL := fs.String("database-url", envOr("BATON_DATABASE_URL", databaseURLDefault), "database: sqlite://FILE or postgres://… (env BATON_DATABASE_URL)")
+	addr := fs.String("addr", envOr("BATON_ADDR", addrDefault), "address to listen on (env BATON_ADDR)")
+	logFormat := fs.String("log-format", envOr("BATON_LOG_FORMAT", "text"), "log format: text or json (env BATON_LOG_FORMAT)")
+	deploy := fs.String("deploy", "", "deploy the .bpmn files of this directory (or this one file) before serving")
+	shutdownTimeout := fs.Duration("shutdown-timeout", shutdownTimeoutDefault, "how long a shutdown waits for requests in flight")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "baton serve: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	log, err := newLogger(*logFormat, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "baton serve:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+
+	store, err := sqlstore.Open(ctx, *dbURL)
+	if err != nil {
+		log.Error("open the database", "err", err)
+		return 1
+	}
+	defer store.Close()
+	db, dialect, err := server.SQLStoreDB(store)
+	if err != nil {
+		log.Error("open the database", "err", err)
+		return 1
+	}
+	eng := engine.New(store, engine.Config{})
+	srv, err := server.New(server.Config{Engine: eng, DB: db, Dialect: dialect, Logger: log})
+	if err != nil {
+		log.Error("build the server", "err", err)
+		return 1
+	}
+	var deployed []*engine.Definition
+	if *deploy != "" {
+		if deployed, err = deployPath(ctx, eng, *deploy, log); err != nil {
+			log.Error("deploy", "path", *deploy, "err", err)
+			return 1
+		}
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Error("listen", "addr", *addr, "err", err)
+		return 1
+	}
+	url := "http://" + ln.Addr().String()
+	log.Info("baton serve listening", "url", url, "database", dialect, "api", url+"/api/v1", "openapi", url+"/api/v1/openapi.json")
+	log.Warn("the API has no authentication yet (it arrives with the inbox issue); baton serve binds to 127.0.0.1 by default so that only this machine reaches it", "addr", ln.Addr().String())
+	if *deploy != "" {
+		printStartHint(stdout, url, deployed)
+	}
+
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		log.Error("serve", "err", err)
+		return 1
+	case <-ctx.Done():
+	}
+	stop() // a second signal kills the process at once
+	log.Info("shutting down: finishing requests in flight", "timeout", *shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Error("shutdown", "err", err)
+		return 1
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("serve", "err", err)
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}
+
+// deployPath deploys one .bpmn file, or every .bpmn file of a directory as
+// one deployment named after it. Content already deployed is not a new version.
+func deployPath(ctx context.Context, eng *engine.Engine, path string, log *slog.Logger) ([]*engine.Definition, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	files := []string{path}
+	if fi.IsDir() {
+		if files, err = filepath.Glob(filepath.Join(path, "*.bpmn")); err != nil {
+			return nil, err
+		}
+		if len(files) == 0 {
+			return nil, fmt.Errorf("%s has no .bpmn files", path)
+		}
+	}
+	p := &engine.DeployParams{Name: filepath.Base(filepath.Clean(path))}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		p.Resources = append(p.Resources, engine.Resource{Name: filepath.Base(f), Data: data})
+	}
+	dep, err := eng.Deploy(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range dep.Definitions {
+		log.Info("deployed", "key", d.Key, "version", d.Version, "definitionId", d.ID, "resource", d.ResourceName, "new", d.CreatedAt.Equal(dep.CreatedAt))
+	}
+	for _, w := range dep.Warnings {
+		log.Warn("model warning", "warning", w.String())
+	}
+	return dep.Definitions, nil
+}
+
+// printStartHint prints the address and a curl line that starts one of the
+// deployed processes (order, when it is there).
+func printStartHint(w io.Writer, url string, defs []*engine.Definition) {
+	keys := make([]string, 0, len(defs))
+	for _, d := range defs {
+		keys = append(keys, d.Key)
+	}
+	sort.Strings(keys)
+	fmt.Fprintf(w, "\nBaton is serving %s (API %s/api/v1, OpenAPI %s/api/v1/openapi.json); deployed: %s\n", url, url, url, strings.Join(keys, ", "))
+	body := `{}`
+	key := ""
+	if len(keys) > 0 {
+		key = keys[0]
+	}
+	for _, k := range keys {
+		if k == "order" {
+			key, body = k, `{"variables":{"amount":1500,"customer":"ACME"}}`
+		}
+	}
+	if key != "" {
+		fmt.Fprintf(w, "Start an instance:\n  curl -s -X POST %s/api/v1/process-definitions/key/%s/start -H 'Content-Type: application/json' -d '%s'\n", url, key, body)
+	}
+	fmt.Fprintf(w, "Stop with Ctrl-C.\n\n")
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestServeHelper is not a test: TestServe runs the test binary again with
+// BATON_SERVE_HELPER set, and then it is `baton serve` with the arguments
+// in BATON_SERVE_ARGS.
+func TestServeHelper(t *testing.T) {
+	if os.Getenv("BATON_SERVE_HELPER") != "1" {
+		t.Skip("helper process of TestServe")
+	}
+	var args []string
+	if err := json.Unmarshal([]byte(os.Getenv("BATON_SERVE_ARGS")), &args); err != nil {
+		panic(err)
+	}
+	os.Exit(run(args, os.Stdout, os.Stderr))
+}
+
+// TestServe runs `baton serve --deploy examples` as a process on a fresh
+// SQLite file and a free port, waits for /readyz, starts an instance, sends
+// SIGTERM and expects exit status 0.
+func TestServe(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	args, _ := json.Marshal([]string{"serve", "--addr", "127.0.0.1:0", "--deploy", "examples", "--log-format", "json"})
+	cmd := exec.Command(os.Args[0], "-test.run=^TestServeHelper$")
+	cmd.Env = append(os.Environ(), "BATON_SERVE_HELPER=1", "BATON_SERVE_ARGS="+string(args),
+		"BATON_DATABASE_URL=sqlite://"+filepath.Join(dir, "baton.db"))
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+		}
+	})
+
+	// The listening line names the URL; the rest of the log is kept for failures.
+	var logBuf bytes.Buffer
+	urlCh := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		re := regexp.MustCompile(`"url":"(http://[^"]+)"`)
+		for sc.Scan() {
+			logBuf.WriteString(sc.Text() + "\n")
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case urlCh <- m[1]:
+				default:
+				}
+			}
+		}
+		done <- cmd.Wait()
+	}()
+	var url string
+	select {
+	case url = <-urlCh:
+	case err := <-done:
+		t.Fatalf("baton serve exited early: %v\n%s", err, logBuf.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("baton serve did not listen\n%s", logBuf.String())
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, "GET", url+"/readyz", nil)
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("/readyz never answered 200: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	res, err := http.Post(url+"/api/v1/process-definitions/key/order/start", "application/json", strings.NewReader(`{"variables":{"amount":1500}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("start: %d %s", res.StatusCode, body)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("baton serve exited with %v after SIGTERM\n%s", err, logBuf.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("baton serve did not stop after SIGTERM")
+	}
+	for _, want := range []string{"no authentication", "127.0.0.1", `"msg":"stopped"`} {
+		if !strings.Contains(logBuf.String(), want) {
+			t.Errorf("the log lacks %q:\n%s", want, logBuf.String())
+		}
+	}
+	if !strings.Contains(stdout.String(), "curl -s -X POST "+url+"/api/v1/process-definitions/key/order/start") {
+		t.Errorf("stdout lacks the start hint:\n%s", stdout.String())
+	}
+}
+
+// TestMigrate applies the migrations to a fresh SQLite file.
+func TestMigrate(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "m.db")
+	code, out, errOut := baton(t, "migrate", "--database-url", "sqlite://"+db)
+	if code != 0 || !strings.Contains(out, "up to date") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := baton(t, "migrate", "--database-url", "mysql://x"); code != 1 {
+		t.Fatalf("an unknown database exits %d, want 1", code)
+	}
+}

@@ -1,0 +1,199 @@
+// Package server serves Baton over HTTP with echo: the JSON API under
+// /api/v1 (described by the OpenAPI document served at
+// /api/v1/openapi.json), /healthz, /readyz and Prometheus /metrics.
+//
+// # Requests
+//
+// Every request gets a request id (X-Request-Id in, generated when absent,
+// echoed in the response) that is written to the log lines of the request
+// and, through engine.WithCommandInfo, to the history rows of the commands
+// it causes. Bodies are limited to Config.BodyLimit; a panic in a handler is
+// logged and answered with a 500.
+//
+// # Errors
+//
+// Handlers return errors; errorStatus is the one place that maps them to a
+// status code and the one error shape,
+// {"error":{"code":…,"message":…,"details":[…]}}. Internal errors are
+// logged with the request id and never shown.
+//
+// # Authentication
+//
+// There is none yet: it arrives with the inbox issue. Until then `baton
+// serve` binds to 127.0.0.1 by default.
+package server
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/batonbpm/baton/bpmn"
+	"github.com/batonbpm/baton/engine"
+	"github.com/batonbpm/baton/engine/sqlstore"
+	"github.com/batonbpm/baton/migrations"
+)
+
+// BodyLimitDefault is the largest request body accepted by default: the
+// largest model the parser reads (bpmn.MaxBytesDefault, 10 MiB).
+const BodyLimitDefault = bpmn.MaxBytesDefault
+
+// IdempotencyKeysDefault is how many Idempotency-Key values a server
+// remembers by default.
+const IdempotencyKeysDefault = 10000
+
+// PageLimitMax is the largest ?limit= a list accepts.
+const PageLimitMax = 1000
+
+// Config configures a Server. Engine is required; zero values of the other
+// fields mean defaults.
+type Config struct {
+	// Engine runs the commands; its Store answers the queries.
+	Engine *engine.Engine
+	// DB is the store's connection pool: /readyz pings it and checks that
+	// its migrations of Dialect are applied, and /metrics reports its pool
+	// statistics. When nil, /readyz reports ready without a database check.
+	DB *sql.DB
+	// Dialect is migrations.Postgres or migrations.SQLite.
+	Dialect string
+	// Logger receives the request log and internal errors. Default slog.Default().
+	Logger *slog.Logger
+	// BodyLimit is the largest request body in bytes. Default BodyLimitDefault.
+	BodyLimit int64
+	// IdempotencyKeys is how many Idempotency-Key values are remembered.
+	// Default IdempotencyKeysDefault.
+	IdempotencyKeys int
+}
+
+// Server is Baton's HTTP handler. It is safe for concurrent use.
+type Server struct {
+	echo      *echo.Echo
+	eng       *engine.Engine
+	store     engine.Store
+	log       *slog.Logger
+	db        *sql.DB
+	dialect   string
+	bodyLimit int64
+	metrics   *metrics
+	idem      *idempotency
+	// routes holds the path templates of the registered routes, so
+	// metrics label unmatched requests as such instead of by raw URL.
+	routes map[string]bool
+}
+
+// New returns a Server for cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Engine == nil {
+		return nil, errors.New("server: Config.Engine is required")
+	}
+	if cfg.DB != nil && cfg.Dialect != migrations.Postgres && cfg.Dialect != migrations.SQLite {
+		return nil, fmt.Errorf("server: Config.Dialect is %q, expected %q or %q", cfg.Dialect, migrations.Postgres, migrations.SQLite)
+	}
+	s := &Server{
+		eng:       cfg.Engine,
+		store:     cfg.Engine.Store(),
+		log:       cmp.Or(cfg.Logger, slog.Default()),
+		db:        cfg.DB,
+		dialect:   cfg.Dialect,
+		bodyLimit: cmp.Or(cfg.BodyLimit, BodyLimitDefault),
+		idem:      newIdempotency(cmp.Or(cfg.IdempotencyKeys, IdempotencyKeysDefault)),
+		routes:    map[string]bool{},
+	}
+	m, err := newMetrics(cfg.DB, cfg.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(s.requestID, s.logRequests, s.recoverPanics, s.limitBody)
+	s.echo = e
+	s.register()
+	for _, r := range e.Routes() {
+		s.routes[r.Path] = true
+	}
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Echo returns the server's echo instance, e.g. to list its routes.
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+func (s *Server) register() {
+	e := s.echo
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", s.metricsHandler())
+
+	api := e.Group("/api/v1")
+	api.GET("/openapi.json", s.openAPI)
+	api.POST("/deployments", s.deploy)
+	api.GET("/deployments", s.listDeployments)
+	api.GET("/process-definitions", s.listDefinitions)
+	api.GET("/process-definitions/:id/xml", s.definitionXML)
+	api.POST("/process-definitions/key/:key/start", s.start)
+	api.GET("/process-instances", s.listInstances)
+	api.GET("/process-instances/:id", s.getInstance)
+	api.GET("/process-instances/:id/history", s.instanceHistory)
+	api.DELETE("/process-instances/:id", s.cancelInstance)
+	api.GET("/tasks", s.listTasks)
+	api.GET("/tasks/:id", s.getTask)
+	api.POST("/tasks/:id/complete", s.completeTask)
+	api.GET("/jobs", s.listJobs)
+	api.POST("/jobs/:id/complete", s.completeJob)
+	api.POST("/jobs/:id/fail", s.failJob)
+	api.POST("/jobs/:id/bpmn-error", s.jobBPMNError)
+	api.GET("/incidents", s.listIncidents)
+	api.POST("/incidents/:id/retry", s.retryIncident)
+}
+
+// SQLStoreDB returns the connection pool of st and its dialect, for
+// Config.DB and Config.Dialect.
+func SQLStoreDB(st *sqlstore.Store) (*sql.DB, string, error) {
+	g := st.DB()
+	db, err := g.DB()
+	if err != nil {
+		return nil, "", fmt.Errorf("server: the store's connection pool: %w", err)
+	}
+	dialect := migrations.SQLite
+	if g.Dialector.Name() == "postgres" {
+		dialect = migrations.Postgres
+	}
+	return db, dialect, nil
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz answers 200 when the database answers a ping and has every
+// migration applied.
+func (s *Server) readyz(c echo.Context) error {
+	if s.db == nil {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+	defer cancel()
+	if err := s.db.PingContext(ctx); err != nil {
+		return &unavailableError{msg: "the database does not answer", err: err}
+	}
+	pending, err := migrations.Pending(ctx, s.db, s.dialect)
+	if err != nil {
+		return &unavailableError{msg: "the database's migrations cannot be read", err: err}
+	}
+	if pending {
+		return &unavailableError{msg: "the database lacks migrations; run baton migrate"}
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
