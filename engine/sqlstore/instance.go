@@ -5,7 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
+	"slices"
+	"time"
 
 	"github.com/batonbpm/baton/bpmn"
 	"github.com/batonbpm/baton/engine"
@@ -14,36 +15,287 @@ import (
 // InstanceLock implements engine.Store. In a transaction on PostgreSQL it
 // takes the instance row with SELECT … FOR UPDATE; on SQLite the
 // transaction already holds the database's write lock. Outside a
-// transaction it only reads.
+// transaction it only reads. In a transaction the store remembers what it
+// read of the instance (see locked), so that InstanceSave can skip work.
 func (s *Store) InstanceLock(ctx context.Context, id int64) (*engine.LiveState, error) {
-	lock := ""
-	if s.tx && s.sh.pg {
-		lock = " FOR UPDATE"
-	}
-	return s.live(ctx, id, lock)
+	return s.live(ctx, id, s.tx)
 }
 
 // InstanceLive implements engine.Store.
 func (s *Store) InstanceLive(ctx context.Context, id int64) (*engine.LiveState, error) {
-	return s.live(ctx, id, "")
+	return s.live(ctx, id, false)
 }
 
-// live reads an instance and its live rows. An instance that is not active
-// has none.
-func (s *Store) live(ctx context.Context, id int64, lock string) (*engine.LiveState, error) {
-	rows, err := s.query(ctx, `SELECT `+instCols+` FROM process_instances WHERE id = ?`+lock, id)
-	inst, err := scanOne(rows, err, scanInstance)
+// locked is what InstanceLock read, in a transaction, of the instance it
+// locked: no other transaction can change it before this one ends, so
+// InstanceSave numbers history from seq without reading it back, skips the
+// DELETEs of live tables that had no rows and leaves the candidates of
+// tasks alone when they did not change.
+type locked struct {
+	id, rev, seq int64
+	vars, joins  bool // live variables or join tokens may be stored
+	// known tells that cands holds the stored candidates of every task a
+	// save may change: the open tasks (none for a new instance).
+	known bool
+	cands map[int64]taskCands
+}
+
+type taskCands struct{ users, groups []string }
+
+// live reads an instance and its live rows, and remembers them in s.lk when
+// lock is set. An instance that is not active has none.
+func (s *Store) live(ctx context.Context, id int64, lock bool) (*engine.LiveState, error) {
+	var (
+		st  *engine.LiveState
+		seq int64
+		err error
+	)
+	if s.sh.pg {
+		st, seq, err = s.livePostgres(ctx, id, lock)
+	} else {
+		st, seq, err = s.liveSQLite(ctx, id)
+	}
 	if err != nil {
-		return nil, notFound(err, "process instance", id, "lock process instance")
+		return nil, err
+	}
+	if lock {
+		rev := st.Instance.Revision
+		lk := &locked{id: id, rev: rev, seq: seq, vars: len(st.Variables) > 0, joins: len(st.JoinTokens) > 0, known: true}
+		if st.Instance.State != engine.InstanceActive {
+			lk = &locked{id: id, rev: rev, seq: seq, vars: true, joins: true} // live rows were not read
+		}
+		for _, t := range st.UserTasks {
+			if lk.cands == nil {
+				lk.cands = make(map[int64]taskCands, len(st.UserTasks))
+			}
+			// The engine may change the tasks it was given: keep copies.
+			lk.cands[t.ID] = taskCands{slices.Clone(t.CandidateUsers), slices.Clone(t.CandidateGroups)}
+		}
+		s.lk = lk
+	}
+	return st, nil
+}
+
+func (s *Store) liveSQLite(ctx context.Context, id int64) (*engine.LiveState, int64, error) {
+	var seq int64
+	rows, err := s.query(ctx, `SELECT `+instCols+`, history_seq FROM process_instances WHERE id = ?`, id)
+	inst, err := scanOne(rows, err, func(r *sql.Rows) (*engine.Instance, error) {
+		in := &engine.Instance{}
+		err := r.Scan(&in.ID, &in.DefinitionID, &in.Key, &in.Version, &in.BusinessKey, &in.State, &in.Revision,
+			timeCol{&in.StartedAt}, timeCol{&in.EndedAt}, &seq)
+		return in, err
+	})
+	if err != nil {
+		return nil, 0, notFound(err, "process instance", id, "lock process instance")
 	}
 	st := &engine.LiveState{Instance: inst}
 	if inst.State != engine.InstanceActive {
-		return st, nil
+		return st, seq, nil
 	}
 	if err := s.loadLive(ctx, st); err != nil {
-		return nil, translate(err, fmt.Sprintf("load process instance %d", id))
+		return nil, 0, translate(err, fmt.Sprintf("load process instance %d", id))
 	}
-	return st, nil
+	return st, seq, nil
+}
+
+// liveQuery reads, on PostgreSQL, an instance row and its live rows in one
+// round trip, each table's as a JSON array of row arrays. With FOR UPDATE
+// the subqueries still read the statement's snapshot: if another
+// transaction changed the instance before the lock was granted, the locked
+// row is newer than that snapshot, which fresh tells (then the caller reads
+// again, now that the row is locked).
+const liveQuery = `SELECT p.id, p.definition_id, p.key, p.version, p.business_key, p.state, p.revision, p.started_at, p.ended_at, p.history_seq,
+p.xmin = (SELECT q.xmin FROM process_instances q WHERE q.id = p.id),
+(SELECT json_agg(json_build_array(id, scope_id, element_id, kind, state, phase, created_at) ORDER BY id)
+	FROM element_instances WHERE process_instance_id = p.id),
+(SELECT json_agg(json_build_array(scope_id, name, value) ORDER BY scope_id, name)
+	FROM variables WHERE process_instance_id = p.id),
+(SELECT json_agg(json_build_array(t.id, t.element_instance_id, t.element_id, t.name, t.state, t.assignee, t.due_date, t.follow_up_date,
+		t.priority, t.form_key, t.created_at, t.ended_at,
+		(SELECT json_agg(json_build_array(c.kind, c.name) ORDER BY c.kind, c.pos) FROM user_task_candidates c WHERE c.task_id = t.id)) ORDER BY t.id)
+	FROM user_tasks t WHERE t.process_instance_id = p.id AND t.state = '` + string(engine.TaskCreated) + `'),
+(SELECT json_agg(json_build_array(id, element_instance_id, element_id, topic, state, retries, due_at, error_message, error_details,
+		headers, business_key, created_at) ORDER BY id)
+	FROM jobs WHERE process_instance_id = p.id AND state IN ('` + string(engine.JobActive) + `', '` + string(engine.JobFailed) + `')),
+(SELECT json_agg(json_build_array(id, element_instance_id, element_id, type, message, job_id, state, created_at, resolved_at) ORDER BY id)
+	FROM incidents WHERE process_instance_id = p.id AND state = '` + string(engine.IncidentOpen) + `'),
+(SELECT json_agg(json_build_array(scope_id, element_id, flow_id, count) ORDER BY scope_id, element_id, flow_id)
+	FROM join_tokens WHERE process_instance_id = p.id)
+FROM process_instances p WHERE p.id = $1`
+
+func (s *Store) livePostgres(ctx context.Context, id int64, lock bool) (*engine.LiveState, int64, error) {
+	q := liveQuery
+	if lock {
+		q += ` FOR UPDATE OF p`
+	}
+	for try := 0; ; try++ {
+		var (
+			in    engine.Instance
+			seq   int64
+			fresh sql.NullBool
+			js    [6][]byte
+		)
+		err := s.db.Statement.ConnPool.QueryRowContext(ctx, q, id).Scan(&in.ID, &in.DefinitionID, &in.Key, &in.Version, &in.BusinessKey,
+			&in.State, &in.Revision, timeCol{&in.StartedAt}, timeCol{&in.EndedAt}, &seq, &fresh,
+			&js[0], &js[1], &js[2], &js[3], &js[4], &js[5])
+		if err != nil {
+			return nil, 0, notFound(err, "process instance", id, "lock process instance")
+		}
+		if lock && !fresh.Bool {
+			if try == 2 {
+				return nil, 0, fmt.Errorf("lock process instance %d: expected its row to be current once locked, but it was not", id)
+			}
+			continue // the row is locked now: read again in a fresh snapshot
+		}
+		st := &engine.LiveState{Instance: &in}
+		if in.State != engine.InstanceActive {
+			return st, seq, nil
+		}
+		if err := decodeLive(st, js); err != nil {
+			return nil, 0, fmt.Errorf("load process instance %d: %w", id, err)
+		}
+		return st, seq, nil
+	}
+}
+
+// decodeLive fills st from the JSON arrays of liveQuery.
+func decodeLive(st *engine.LiveState, js [6][]byte) error {
+	id := st.Instance.ID
+	var err error
+	if st.ElementInstances, err = jsonRows(js[0], func(f []json.RawMessage) (*engine.ElementInstance, error) {
+		ei := &engine.ElementInstance{InstanceID: id}
+		var kind string
+		err := jsonFields(f, &ei.ID, &ei.ScopeID, &ei.ElementID, &kind, &ei.State, &ei.Phase, jsonTime{&ei.CreatedAt})
+		ei.Kind = bpmn.Kind(kind)
+		return ei, err
+	}); err != nil {
+		return fmt.Errorf("element instances: %w", err)
+	}
+	if st.Variables, err = jsonRows(js[1], func(f []json.RawMessage) (*engine.Variable, error) {
+		v := &engine.Variable{InstanceID: id}
+		if err := jsonFields(f[:2], &v.ScopeID, &v.Name); err != nil {
+			return nil, err
+		}
+		val, err := decodeValue(f[2])
+		if err != nil {
+			return nil, fmt.Errorf("variable %q of scope %d: %w", v.Name, v.ScopeID, err)
+		}
+		v.Value = val
+		return v, nil
+	}); err != nil {
+		return fmt.Errorf("variables: %w", err)
+	}
+	if st.UserTasks, err = jsonRows(js[2], func(f []json.RawMessage) (*engine.UserTask, error) {
+		t := &engine.UserTask{InstanceID: id}
+		var cands [][2]string
+		err := jsonFields(f, &t.ID, &t.ElementInstanceID, &t.ElementID, &t.Name, &t.State, &t.Assignee, jsonTimePtr{&t.DueDate},
+			jsonTimePtr{&t.FollowUpDate}, &t.Priority, &t.FormKey, jsonTime{&t.CreatedAt}, jsonTime{&t.EndedAt}, &cands)
+		addCandidates(t, cands)
+		return t, err
+	}); err != nil {
+		return fmt.Errorf("user tasks: %w", err)
+	}
+	if st.Jobs, err = jsonRows(js[3], func(f []json.RawMessage) (*engine.Job, error) {
+		j := &engine.Job{InstanceID: id}
+		var headers string
+		err := jsonFields(f, &j.ID, &j.ElementInstanceID, &j.ElementID, &j.Topic, &j.State, &j.Retries, jsonTime{&j.DueAt},
+			&j.ErrorMessage, &j.ErrorDetails, &headers, &j.BusinessKey, jsonTime{&j.CreatedAt})
+		if err == nil && headers != "" {
+			if err := json.Unmarshal([]byte(headers), &j.Headers); err != nil {
+				return nil, fmt.Errorf("job %d headers: %w", j.ID, err)
+			}
+		}
+		return j, err
+	}); err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
+	if st.Incidents, err = jsonRows(js[4], func(f []json.RawMessage) (*engine.Incident, error) {
+		in := &engine.Incident{InstanceID: id}
+		err := jsonFields(f, &in.ID, &in.ElementInstanceID, &in.ElementID, &in.Type, &in.Message, &in.JobID, &in.State,
+			jsonTime{&in.CreatedAt}, jsonTime{&in.ResolvedAt})
+		return in, err
+	}); err != nil {
+		return fmt.Errorf("incidents: %w", err)
+	}
+	if st.JoinTokens, err = jsonRows(js[5], func(f []json.RawMessage) (*engine.JoinToken, error) {
+		jt := &engine.JoinToken{InstanceID: id}
+		return jt, jsonFields(f, &jt.ScopeID, &jt.ElementID, &jt.FlowID, &jt.Count)
+	}); err != nil {
+		return fmt.Errorf("join tokens: %w", err)
+	}
+	return nil
+}
+
+// jsonRows decodes a JSON array of row arrays (SQL NULL for none) with row.
+func jsonRows[T any](data []byte, row func([]json.RawMessage) (T, error)) ([]T, error) {
+	if len(data) == 0 {
+		return nil, nil
+	}
+	var raw [][]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, err
+	}
+	out := make([]T, len(raw))
+	for i, f := range raw {
+		v, err := row(f)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// jsonFields decodes the fields of one row array into dst, in order.
+func jsonFields(f []json.RawMessage, dst ...any) error {
+	if len(f) != len(dst) {
+		return fmt.Errorf("expected a row of %d fields, but got %d", len(dst), len(f))
+	}
+	for i, d := range dst {
+		var err error
+		if u, ok := d.(json.Unmarshaler); ok {
+			err = u.UnmarshalJSON(f[i])
+		} else {
+			err = json.Unmarshal(f[i], d)
+		}
+		if err != nil {
+			return fmt.Errorf("field %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// jsonTime decodes a JSON timestamp, or null as the zero time.
+type jsonTime struct{ t *time.Time }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (j jsonTime) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*j.t = time.Time{}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	return timeCol{j.t}.parse(s)
+}
+
+// jsonTimePtr decodes a nullable JSON timestamp; null is nil.
+type jsonTimePtr struct{ p **time.Time }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (j jsonTimePtr) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*j.p = nil
+		return nil
+	}
+	var t time.Time
+	if err := (jsonTime{&t}).UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*j.p = &t
+	return nil
 }
 
 func (s *Store) loadLive(ctx context.Context, st *engine.LiveState) error {
@@ -105,8 +357,13 @@ func (s *Store) loadLive(ctx context.Context, st *engine.LiveState) error {
 
 // InstanceSave implements engine.Store: one statement per table and kind of
 // change (a multi-row INSERT … ON CONFLICT DO UPDATE for the rows to keep, a
-// DELETE for the rows that left the live state). Outside a transaction it
-// runs in one of its own. Nothing of c is kept.
+// DELETE for the rows that left the live state), then the instance row. On
+// PostgreSQL a writer joins them into one statement, which the transaction
+// sends with its commit (see pgTx). When InstanceLock locked the instance
+// in this transaction, or c creates it, the revision is checked against
+// what was read and history numbered from it; else the instance row is
+// updated first. Outside a transaction it runs in one of its own. Nothing
+// of c is kept but copies of its values.
 func (s *Store) InstanceSave(ctx context.Context, c *engine.InstanceChanges) error {
 	if !s.tx {
 		return s.Tx(ctx, func(tx engine.Store) error { return tx.InstanceSave(ctx, c) })
@@ -114,33 +371,97 @@ func (s *Store) InstanceSave(ctx context.Context, c *engine.InstanceChanges) err
 	in := c.Instance
 	id := in.ID
 	nh := int64(len(c.History))
-	var seqEnd int64 // the seq of the instance's last history row after this save
-	if c.Created {
-		_, err := s.exec(ctx, `INSERT INTO process_instances (id, definition_id, key, version, business_key, state, revision, history_seq, started_at, ended_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, in.DefinitionID, in.Key, in.Version, in.BusinessKey, string(in.State), in.Revision, nh, s.tv(in.StartedAt), s.tn(in.EndedAt))
-		if err != nil {
-			return translate(err, fmt.Sprintf("create process instance %d", id))
-		}
-		seqEnd = nh
-	} else {
-		err := s.db.WithContext(ctx).Raw(`UPDATE process_instances SET definition_id = ?, key = ?, version = ?, business_key = ?, state = ?, revision = ?,
+	lk := s.lockedFor(c)
+	w := s.newWriter(ctx)
+	if lk == nil {
+		// The instance was not locked in this transaction: update it first
+		// and number history from what is stored.
+		rows, err := s.query(ctx, `UPDATE process_instances SET definition_id = ?, key = ?, version = ?, business_key = ?, state = ?, revision = ?,
 history_seq = history_seq + ?, ended_at = ? WHERE id = ? AND revision = ? RETURNING history_seq`,
-			in.DefinitionID, in.Key, in.Version, in.BusinessKey, string(in.State), in.Revision, nh, s.tn(in.EndedAt), id, c.PrevRevision).Row().Scan(&seqEnd)
+			in.DefinitionID, in.Key, in.Version, in.BusinessKey, string(in.State), in.Revision, nh, s.tn(in.EndedAt), id, c.PrevRevision)
+		seqEnd, err := scanOne(rows, err, func(r *sql.Rows) (int64, error) {
+			var n int64
+			return n, r.Scan(&n)
+		})
 		if err == sql.ErrNoRows {
-			var stored int64
-			err := s.db.WithContext(ctx).Raw(`SELECT revision FROM process_instances WHERE id = ?`, id).Row().Scan(&stored)
-			if err != nil {
-				return notFound(err, "process instance", id, fmt.Sprintf("save process instance %d", id))
-			}
-			return &engine.ConflictError{Reason: fmt.Sprintf("process instance %d: revision %d was read, but %d is stored", id, c.PrevRevision, stored)}
+			return s.revisionConflict(ctx, c)
 		}
 		if err != nil {
 			return translate(err, fmt.Sprintf("save process instance %d", id))
 		}
+		if err := s.saveRows(w, c, nil, seqEnd-nh+1); err != nil {
+			return err
+		}
+		_, err = w.flush()
+		return translate(err, fmt.Sprintf("save process instance %d", id))
 	}
+	if !c.Created && c.PrevRevision != lk.rev {
+		return &engine.ConflictError{Reason: fmt.Sprintf("process instance %d: revision %d was read, but %d is stored", id, c.PrevRevision, lk.rev)}
+	}
+	if err := s.saveRows(w, c, lk, lk.seq+1); err != nil {
+		return err
+	}
+	if err := w.stmt(10); err != nil {
+		return translate(err, fmt.Sprintf("save process instance %d", id))
+	}
+	if c.Created {
+		w.sql(`INSERT INTO process_instances (id, definition_id, key, version, business_key, state, revision, history_seq, started_at, ended_at) VALUES `)
+		w.group(id, in.DefinitionID, in.Key, in.Version, in.BusinessKey, string(in.State), in.Revision, nh, s.tv(in.StartedAt), s.tn(in.EndedAt))
+	} else {
+		// The instance is locked and its revision was checked above; the
+		// condition is a second guard.
+		w.sql(`UPDATE process_instances SET (definition_id, key, version, business_key, state, revision, history_seq, ended_at) = `)
+		w.group(in.DefinitionID, in.Key, in.Version, in.BusinessKey, string(in.State), in.Revision, lk.seq+nh, s.tn(in.EndedAt))
+		w.sql(` WHERE id = `)
+		w.arg(id)
+		w.sql(` AND revision = `)
+		w.arg(c.PrevRevision)
+	}
+	// What the save leaves in the live tables is not tracked: a next save
+	// in this transaction, if any, does not skip.
+	s.lk = &locked{id: id, rev: in.Revision, seq: lk.seq + nh, vars: true, joins: true}
+	what := fmt.Sprintf("save process instance %d", id)
+	if s.pgtx != nil {
+		// Sent with the commit, or before the transaction's next statement.
+		return s.pgtx.hold(w, what)
+	}
+	_, err := w.flush()
+	return translate(err, what)
+}
+
+// lockedFor returns what the transaction knows of the stored instance of c:
+// nothing (nil) unless InstanceLock locked it or c creates it.
+func (s *Store) lockedFor(c *engine.InstanceChanges) *locked {
+	switch {
+	case c.Created:
+		return &locked{id: c.Instance.ID, known: true}
+	case s.lk != nil && s.lk.id == c.Instance.ID:
+		return s.lk
+	}
+	return nil
+}
+
+// revisionConflict returns the error of a save whose revision check failed.
+func (s *Store) revisionConflict(ctx context.Context, c *engine.InstanceChanges) error {
+	id := c.Instance.ID
+	rows, err := s.query(ctx, `SELECT revision FROM process_instances WHERE id = ?`, id)
+	stored, err := scanOne(rows, err, func(r *sql.Rows) (int64, error) {
+		var n int64
+		return n, r.Scan(&n)
+	})
+	if err != nil {
+		return notFound(err, "process instance", id, fmt.Sprintf("save process instance %d", id))
+	}
+	return &engine.ConflictError{Reason: fmt.Sprintf("process instance %d: revision %d was read, but %d is stored", id, c.PrevRevision, stored)}
+}
+
+// saveRows writes the live rows and history of c with w; lk is what the
+// transaction knows of the stored instance (nil: nothing); history is
+// numbered from seq.
+func (s *Store) saveRows(w *writer, c *engine.InstanceChanges, lk *locked, seq int64) error {
 	steps := []struct {
 		what string
-		fn   func(context.Context, *engine.InstanceChanges) error
+		fn   func(*writer, *engine.InstanceChanges, *locked) error
 	}{
 		{"element instances", s.saveElementInstances},
 		{"variables", s.saveVariables},
@@ -149,12 +470,14 @@ history_seq = history_seq + ?, ended_at = ? WHERE id = ? AND revision = ? RETURN
 		{"jobs", s.saveJobs},
 		{"incidents", s.saveIncidents},
 	}
+	id := c.Instance.ID
+	w.inst.set(id)
 	for _, step := range steps {
-		if err := step.fn(ctx, c); err != nil {
+		if err := step.fn(w, c, lk); err != nil {
 			return translate(err, fmt.Sprintf("save process instance %d: %s", id, step.what))
 		}
 	}
-	if err := s.saveHistory(ctx, c, seqEnd-nh+1); err != nil {
+	if err := s.saveHistory(w, c, seq); err != nil {
 		return translate(err, fmt.Sprintf("save process instance %d: history", id))
 	}
 	return nil
@@ -190,13 +513,12 @@ func lastByKey[T any, K comparable](rows []T, key func(T) K) []T {
 	return out
 }
 
-func (s *Store) saveElementInstances(ctx context.Context, c *engine.InstanceChanges) error {
+func (s *Store) saveElementInstances(w *writer, c *engine.InstanceChanges, lk *locked) error {
 	if ended(c) {
 		if c.Created {
 			return nil // none were stored
 		}
-		_, err := s.exec(ctx, `DELETE FROM element_instances WHERE process_instance_id = ?`, c.Instance.ID)
-		return err
+		return w.exec(`DELETE FROM element_instances WHERE process_instance_id = `, c.Instance.ID)
 	}
 	eis := lastByKey(c.ElementInstances, func(ei *engine.ElementInstance) int64 { return ei.ID })
 	var live, gone []*engine.ElementInstance
@@ -207,22 +529,18 @@ func (s *Store) saveElementInstances(ctx context.Context, c *engine.InstanceChan
 			gone = append(gone, ei)
 		}
 	}
-	err := s.insertRows(ctx, `INSERT INTO element_instances (id, process_instance_id, scope_id, element_id, kind, state, phase, created_at)`,
+	err := w.insertRows(`INSERT INTO element_instances (id, process_instance_id, scope_id, element_id, kind, state, phase, created_at)`,
 		` ON CONFLICT (id) DO UPDATE SET scope_id = excluded.scope_id, state = excluded.state, phase = excluded.phase`,
-		8, len(live), func(args []any, i int) ([]any, error) {
+		8, len(live), func(i int) error {
 			ei := live[i]
-			return append(args, ei.ID, c.Instance.ID, ei.ScopeID, ei.ElementID, string(ei.Kind), string(ei.State), ei.Phase, s.tv(ei.CreatedAt)), nil
+			w.group(ei.ID, &w.inst, ei.ScopeID, ei.ElementID, string(ei.Kind), string(ei.State), ei.Phase, s.tv(ei.CreatedAt))
+			return nil
 		})
 	if err != nil {
 		return err
 	}
-	return inChunks(len(gone), 1, func(start, end int) error {
-		args := make([]any, 0, end-start)
-		for _, ei := range gone[start:end] {
-			args = append(args, ei.ID)
-		}
-		_, err := s.exec(ctx, `DELETE FROM element_instances WHERE id IN `+group(len(args)), args...)
-		return err
+	return w.deleteRows(`DELETE FROM element_instances WHERE id IN `, 1, len(gone), func(i int) {
+		w.arg(gone[i].ID)
 	})
 }
 
@@ -231,14 +549,13 @@ type varKey struct {
 	name  string
 }
 
-func (s *Store) saveVariables(ctx context.Context, c *engine.InstanceChanges) error {
+func (s *Store) saveVariables(w *writer, c *engine.InstanceChanges, lk *locked) error {
 	id := c.Instance.ID
 	if ended(c) {
-		if c.Created {
+		if lk != nil && !lk.vars {
 			return nil // none were stored
 		}
-		_, err := s.exec(ctx, `DELETE FROM variables WHERE process_instance_id = ?`, id)
-		return err
+		return w.exec(`DELETE FROM variables WHERE process_instance_id = `, id)
 	}
 	vars := lastByKey(c.Variables, func(v *engine.Variable) varKey { return varKey{v.ScopeID, v.Name} })
 	var keep, gone []*engine.Variable
@@ -249,27 +566,22 @@ func (s *Store) saveVariables(ctx context.Context, c *engine.InstanceChanges) er
 			keep = append(keep, v)
 		}
 	}
-	err := s.insertRows(ctx, `INSERT INTO variables (process_instance_id, scope_id, name, value)`,
+	err := w.insertRows(`INSERT INTO variables (process_instance_id, scope_id, name, value)`,
 		` ON CONFLICT (process_instance_id, scope_id, name) DO UPDATE SET value = excluded.value`,
-		4, len(keep), func(args []any, i int) ([]any, error) {
+		4, len(keep), func(i int) error {
 			v := keep[i]
 			val, err := encodeValue(v.Value)
 			if err != nil {
-				return nil, &engine.InvalidError{Field: "variable " + v.Name, Reason: err.Error()}
+				return &engine.InvalidError{Field: "variable " + v.Name, Reason: err.Error()}
 			}
-			return append(args, id, v.ScopeID, v.Name, val), nil
+			w.group(&w.inst, v.ScopeID, v.Name, val)
+			return nil
 		})
 	if err != nil {
 		return err
 	}
-	return inChunks(len(gone), 2, func(start, end int) error {
-		args := []any{id}
-		for _, v := range gone[start:end] {
-			args = append(args, v.ScopeID, v.Name)
-		}
-		_, err := s.exec(ctx, `DELETE FROM variables WHERE process_instance_id = ? AND (scope_id, name) IN (`+
-			strings.Repeat("(?, ?),", end-start-1)+`(?, ?))`, args...)
-		return err
+	return w.deleteRows(`DELETE FROM variables WHERE (process_instance_id, scope_id, name) IN `, 3, len(gone), func(i int) {
+		w.group(&w.inst, gone[i].ScopeID, gone[i].Name)
 	})
 }
 
@@ -278,14 +590,13 @@ type joinKey struct {
 	element, flow string
 }
 
-func (s *Store) saveJoinTokens(ctx context.Context, c *engine.InstanceChanges) error {
+func (s *Store) saveJoinTokens(w *writer, c *engine.InstanceChanges, lk *locked) error {
 	id := c.Instance.ID
 	if ended(c) {
-		if c.Created {
+		if lk != nil && !lk.joins {
 			return nil // none were stored
 		}
-		_, err := s.exec(ctx, `DELETE FROM join_tokens WHERE process_instance_id = ?`, id)
-		return err
+		return w.exec(`DELETE FROM join_tokens WHERE process_instance_id = `, id)
 	}
 	jts := lastByKey(c.JoinTokens, func(jt *engine.JoinToken) joinKey { return joinKey{jt.ScopeID, jt.ElementID, jt.FlowID} })
 	var keep, gone []*engine.JoinToken
@@ -296,51 +607,60 @@ func (s *Store) saveJoinTokens(ctx context.Context, c *engine.InstanceChanges) e
 			gone = append(gone, jt)
 		}
 	}
-	err := s.insertRows(ctx, `INSERT INTO join_tokens (process_instance_id, scope_id, element_id, flow_id, count)`,
+	err := w.insertRows(`INSERT INTO join_tokens (process_instance_id, scope_id, element_id, flow_id, count)`,
 		` ON CONFLICT (process_instance_id, scope_id, element_id, flow_id) DO UPDATE SET count = excluded.count`,
-		5, len(keep), func(args []any, i int) ([]any, error) {
+		5, len(keep), func(i int) error {
 			jt := keep[i]
-			return append(args, id, jt.ScopeID, jt.ElementID, jt.FlowID, jt.Count), nil
+			w.group(&w.inst, jt.ScopeID, jt.ElementID, jt.FlowID, jt.Count)
+			return nil
 		})
 	if err != nil {
 		return err
 	}
-	return inChunks(len(gone), 3, func(start, end int) error {
-		args := []any{id}
-		for _, jt := range gone[start:end] {
-			args = append(args, jt.ScopeID, jt.ElementID, jt.FlowID)
-		}
-		_, err := s.exec(ctx, `DELETE FROM join_tokens WHERE process_instance_id = ? AND (scope_id, element_id, flow_id) IN (`+
-			strings.Repeat("(?, ?, ?),", end-start-1)+`(?, ?, ?))`, args...)
-		return err
+	return w.deleteRows(`DELETE FROM join_tokens WHERE (process_instance_id, scope_id, element_id, flow_id) IN `, 4, len(gone), func(i int) {
+		jt := gone[i]
+		w.group(&w.inst, jt.ScopeID, jt.ElementID, jt.FlowID)
 	})
 }
 
-// saveUserTasks upserts the tasks and rewrites their candidates.
-func (s *Store) saveUserTasks(ctx context.Context, c *engine.InstanceChanges) error {
+// saveUserTasks upserts the tasks and rewrites the candidates of those
+// whose candidates may have changed: all of them, unless lk knows the
+// stored candidates of the instance's open tasks.
+func (s *Store) saveUserTasks(w *writer, c *engine.InstanceChanges, lk *locked) error {
 	tasks := lastByKey(c.UserTasks, func(t *engine.UserTask) int64 { return t.ID })
 	if len(tasks) == 0 {
 		return nil
 	}
-	id := c.Instance.ID
-	err := s.insertRows(ctx, `INSERT INTO user_tasks (id, process_instance_id, element_instance_id, element_id, name, state, assignee, due_date, follow_up_date, priority, form_key, created_at, ended_at)`,
+	err := w.insertRows(`INSERT INTO user_tasks (id, process_instance_id, element_instance_id, element_id, name, state, assignee, due_date, follow_up_date, priority, form_key, created_at, ended_at)`,
 		` ON CONFLICT (id) DO UPDATE SET name = excluded.name, state = excluded.state, assignee = excluded.assignee, due_date = excluded.due_date,
 follow_up_date = excluded.follow_up_date, priority = excluded.priority, form_key = excluded.form_key, ended_at = excluded.ended_at`,
-		13, len(tasks), func(args []any, i int) ([]any, error) {
+		13, len(tasks), func(i int) error {
 			t := tasks[i]
-			return append(args, t.ID, id, t.ElementInstanceID, t.ElementID, t.Name, string(t.State), t.Assignee,
-				s.tp(t.DueDate), s.tp(t.FollowUpDate), t.Priority, t.FormKey, s.tv(t.CreatedAt), s.tn(t.EndedAt)), nil
+			w.group(t.ID, &w.inst, t.ElementInstanceID, t.ElementID, t.Name, string(t.State), t.Assignee,
+				s.tp(t.DueDate), s.tp(t.FollowUpDate), t.Priority, t.FormKey, s.tv(t.CreatedAt), s.tn(t.EndedAt))
+			return nil
 		})
 	if err != nil {
 		return err
 	}
-	err = inChunks(len(tasks), 1, func(start, end int) error {
-		args := make([]any, 0, end-start)
-		for _, t := range tasks[start:end] {
-			args = append(args, t.ID)
+	// stored: tasks whose candidates go first; write: tasks whose candidates
+	// are inserted.
+	var stored, write []*engine.UserTask
+	for _, t := range tasks {
+		if lk == nil || !lk.known {
+			stored, write = append(stored, t), append(write, t)
+			continue
 		}
-		_, err := s.exec(ctx, `DELETE FROM user_task_candidates WHERE task_id IN `+group(len(args)), args...)
-		return err
+		old, ok := lk.cands[t.ID]
+		switch {
+		case !ok: // not open when locked, so new: nothing stored
+			write = append(write, t)
+		case !slices.Equal(old.users, t.CandidateUsers) || !slices.Equal(old.groups, t.CandidateGroups):
+			stored, write = append(stored, t), append(write, t)
+		}
+	}
+	err = w.deleteRows(`DELETE FROM user_task_candidates WHERE task_id IN `, 1, len(stored), func(i int) {
+		w.arg(stored[i].ID)
 	})
 	if err != nil {
 		return err
@@ -351,7 +671,7 @@ follow_up_date = excluded.follow_up_date, priority = excluded.priority, form_key
 		pos        int
 	}
 	var cands []cand
-	for _, t := range tasks {
+	for _, t := range write {
 		for i, u := range t.CandidateUsers {
 			cands = append(cands, cand{t.ID, candUser, u, i})
 		}
@@ -359,77 +679,91 @@ follow_up_date = excluded.follow_up_date, priority = excluded.priority, form_key
 			cands = append(cands, cand{t.ID, candGroup, g, i})
 		}
 	}
-	return s.insertRows(ctx, `INSERT INTO user_task_candidates (task_id, kind, pos, name, process_instance_id)`, "",
-		5, len(cands), func(args []any, i int) ([]any, error) {
+	if len(cands) > 0 && len(stored) > 0 {
+		// In one statement, the INSERT would not see the DELETE's effect.
+		if _, err := w.flush(); err != nil {
+			return err
+		}
+	}
+	return w.insertRows(`INSERT INTO user_task_candidates (task_id, kind, pos, name, process_instance_id)`, "",
+		5, len(cands), func(i int) error {
 			cd := cands[i]
-			return append(args, cd.task, cd.kind, cd.pos, cd.name, id), nil
+			w.group(cd.task, cd.kind, cd.pos, cd.name, &w.inst)
+			return nil
 		})
 }
 
-func (s *Store) saveJobs(ctx context.Context, c *engine.InstanceChanges) error {
+func (s *Store) saveJobs(w *writer, c *engine.InstanceChanges, _ *locked) error {
 	jobs := lastByKey(c.Jobs, func(j *engine.Job) int64 { return j.ID })
-	id := c.Instance.ID
-	return s.insertRows(ctx, `INSERT INTO jobs (id, process_instance_id, element_instance_id, element_id, topic, state, retries, due_at, error_message, error_details, headers, business_key, created_at)`,
+	return w.insertRows(`INSERT INTO jobs (id, process_instance_id, element_instance_id, element_id, topic, state, retries, due_at, error_message, error_details, headers, business_key, created_at)`,
 		` ON CONFLICT (id) DO UPDATE SET topic = excluded.topic, state = excluded.state, retries = excluded.retries, due_at = excluded.due_at,
 error_message = excluded.error_message, error_details = excluded.error_details, headers = excluded.headers, business_key = excluded.business_key`,
-		13, len(jobs), func(args []any, i int) ([]any, error) {
+		13, len(jobs), func(i int) error {
 			j := jobs[i]
 			headers := ""
 			if len(j.Headers) > 0 {
 				b, err := json.Marshal(j.Headers)
 				if err != nil {
-					return nil, err
+					return err
 				}
 				headers = string(b)
 			}
-			return append(args, j.ID, id, j.ElementInstanceID, j.ElementID, j.Topic, string(j.State), j.Retries, s.tn(j.DueAt),
-				j.ErrorMessage, j.ErrorDetails, headers, j.BusinessKey, s.tv(j.CreatedAt)), nil
+			w.group(j.ID, &w.inst, j.ElementInstanceID, j.ElementID, j.Topic, string(j.State), j.Retries, s.tn(j.DueAt),
+				j.ErrorMessage, j.ErrorDetails, headers, j.BusinessKey, s.tv(j.CreatedAt))
+			return nil
 		})
 }
 
-func (s *Store) saveIncidents(ctx context.Context, c *engine.InstanceChanges) error {
+func (s *Store) saveIncidents(w *writer, c *engine.InstanceChanges, _ *locked) error {
 	incs := lastByKey(c.Incidents, func(in *engine.Incident) int64 { return in.ID })
-	id := c.Instance.ID
-	return s.insertRows(ctx, `INSERT INTO incidents (id, process_instance_id, element_instance_id, element_id, type, message, job_id, state, created_at, resolved_at)`,
+	return w.insertRows(`INSERT INTO incidents (id, process_instance_id, element_instance_id, element_id, type, message, job_id, state, created_at, resolved_at)`,
 		` ON CONFLICT (id) DO UPDATE SET message = excluded.message, state = excluded.state, resolved_at = excluded.resolved_at`,
-		10, len(incs), func(args []any, i int) ([]any, error) {
+		10, len(incs), func(i int) error {
 			in := incs[i]
-			return append(args, in.ID, id, in.ElementInstanceID, in.ElementID, in.Type, in.Message, in.JobID, string(in.State),
-				s.tv(in.CreatedAt), s.tn(in.ResolvedAt)), nil
+			w.group(in.ID, &w.inst, in.ElementInstanceID, in.ElementID, in.Type, in.Message, in.JobID, string(in.State),
+				s.tv(in.CreatedAt), s.tn(in.ResolvedAt))
+			return nil
 		})
 }
 
-// saveHistory appends c's events, numbered from seq.
-func (s *Store) saveHistory(ctx context.Context, c *engine.InstanceChanges, seq int64) error {
-	id := c.Instance.ID
+// saveHistory appends c's events, numbered from seq. What describes the
+// command is a shared argument, as the instance id is.
+func (s *Store) saveHistory(w *writer, c *engine.InstanceChanges, seq int64) error {
 	var (
-		lastCmd *engine.CommandInfo
-		at      any
+		lastCmd              *engine.CommandInfo
+		name, actor, req, at sharedArg
 	)
 	none := &engine.CommandInfo{}
-	return s.insertRows(ctx, `INSERT INTO history (process_instance_id, seq, element_instance_id, element_id, type, command, actor, request_id, at, detail,
+	return w.insertRows(`INSERT INTO history (process_instance_id, seq, element_instance_id, element_id, type, command, actor, request_id, at, detail,
 var_scope_id, var_name, var_old, var_new, var_created)`, "",
-		15, len(c.History), func(args []any, i int) ([]any, error) {
+		15, len(c.History), func(i int) error {
 			ev := &c.History[i]
 			cmd := ev.Command
 			if cmd == nil {
 				cmd = none
 			}
 			if cmd != lastCmd {
-				lastCmd, at = cmd, s.tv(cmd.Time)
+				lastCmd = cmd
+				name.set(cmd.Name)
+				actor.set(cmd.Actor)
+				req.set(cmd.RequestID)
+				at.set(s.tv(cmd.Time))
 			}
-			args = append(args, id, seq+int64(i), ev.ElementInstanceID, ev.ElementID, ev.Type.String(), cmd.Name, cmd.Actor, cmd.RequestID, at, ev.Detail)
 			if ev.Var == nil {
-				return append(args, nil, nil, nil, nil, nil), nil
+				w.group(&w.inst, seq+int64(i), ev.ElementInstanceID, ev.ElementID, ev.Type.String(), &name, &actor, &req, &at, ev.Detail,
+					nil, nil, nil, nil, nil)
+				return nil
 			}
 			old, err := encodeValue(ev.Var.OldValue)
 			if err != nil {
-				return nil, &engine.InvalidError{Field: "variable " + ev.Var.Name, Reason: err.Error()}
+				return &engine.InvalidError{Field: "variable " + ev.Var.Name, Reason: err.Error()}
 			}
 			nv, err := encodeValue(ev.Var.NewValue)
 			if err != nil {
-				return nil, &engine.InvalidError{Field: "variable " + ev.Var.Name, Reason: err.Error()}
+				return &engine.InvalidError{Field: "variable " + ev.Var.Name, Reason: err.Error()}
 			}
-			return append(args, ev.Var.ScopeID, ev.Var.Name, old, nv, ev.Var.Created), nil
+			w.group(&w.inst, seq+int64(i), ev.ElementInstanceID, ev.ElementID, ev.Type.String(), &name, &actor, &req, &at, ev.Detail,
+				ev.Var.ScopeID, ev.Var.Name, old, nv, ev.Var.Created)
+			return nil
 		})
 }

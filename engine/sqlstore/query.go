@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
+
+	"gorm.io/gorm"
 
 	"github.com/batonbpm/baton/engine"
 )
@@ -14,13 +17,53 @@ import (
 // PostgreSQL 65535.
 const maxParams = 30000
 
+// query and exec run q on the database/sql handle under s.db (the *sql.Tx
+// of a transaction, or the pool), without gorm's statement building: q is
+// written with ? placeholders, which rebind numbers for PostgreSQL.
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return s.db.WithContext(ctx).Raw(q, args...).Rows()
+	return s.db.Statement.ConnPool.QueryContext(ctx, s.rebind(q), args...)
 }
 
 func (s *Store) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	r := s.db.WithContext(ctx).Exec(q, args...)
-	return r.RowsAffected, r.Error
+	r, err := s.db.Statement.ConnPool.ExecContext(ctx, s.rebind(q), args...)
+	if err != nil {
+		return 0, err
+	}
+	return r.RowsAffected()
+}
+
+// rebind returns q with its ? placeholders written in the store's dialect
+// (see ph). Statements must not hold a ? of their own, in a literal or as
+// an operator.
+func (s *Store) rebind(q string) string {
+	if !s.sh.pg {
+		return q
+	}
+	n := strings.Count(q, "?")
+	if n == 0 {
+		return q
+	}
+	b := make([]byte, 0, len(q)+2*n)
+	i := 0
+	for k := 1; ; k++ {
+		j := strings.IndexByte(q[i:], '?')
+		if j < 0 {
+			break
+		}
+		b = append(b, q[i:i+j]...)
+		b = s.ph(b, k)
+		i += j + 1
+	}
+	return string(append(b, q[i:]...))
+}
+
+// ph appends the placeholder of argument k (from 1): $k on PostgreSQL,
+// whose driver would otherwise need gorm to rewrite ?, and ? on SQLite.
+func (s *Store) ph(b []byte, k int) []byte {
+	if !s.sh.pg {
+		return append(b, '?')
+	}
+	return strconv.AppendInt(append(b, '$'), int64(k), 10)
 }
 
 // scanAll scans every row with scan and closes rows.
@@ -60,48 +103,181 @@ func scanOne[T any](rows *sql.Rows, err error, scan func(*sql.Rows) (T, error)) 
 	return v, rows.Close()
 }
 
-// group returns "(?,?,…)" with n placeholders.
+// group returns "(?,?,…)" with n placeholders, for statements that go
+// through rebind.
 func group(n int) string {
 	return "(" + strings.Repeat("?,", n-1) + "?)"
 }
 
-// insertRows runs head VALUES (…),(…) tail for n rows of cols columns, as
-// few statements as maxParams allows; row appends the arguments of row i.
-func (s *Store) insertRows(ctx context.Context, head, tail string, cols, n int, row func(args []any, i int) ([]any, error)) error {
-	g := group(cols)
+// writer writes the statements of one change with the store's placeholders
+// (see ph), numbered across them. On PostgreSQL it sends them together as
+// one statement, each but the last a data-modifying WITH query, so that a
+// save is one round trip: they see one snapshot and none sees another's
+// changes, so they must not touch the same rows (flush between those). On
+// SQLite, where a statement costs no round trip, it runs each when the
+// next begins.
+type writer struct {
+	s    *Store
+	ctx  context.Context
+	with []byte // "WITH w1 AS (…), w2 AS (…)": the statements before cur
+	nw   int    // how many with holds
+	cur  []byte // the statement being written
+	args []any
+	gen  int // flushes so far
+	// inst is the id of the instance a save writes, a shared argument.
+	inst sharedArg
+}
+
+func (s *Store) newWriter(ctx context.Context) *writer {
+	return &writer{s: s, ctx: ctx, cur: make([]byte, 0, 1024)}
+}
+
+// stmt begins a statement of at most n arguments. What was written runs
+// first on SQLite, or when n more arguments would exceed maxParams.
+func (w *writer) stmt(n int) error {
+	if len(w.cur) == 0 {
+		return nil
+	}
+	if !w.s.sh.pg || len(w.args)+n > maxParams {
+		_, err := w.flush()
+		return err
+	}
+	if w.nw == 0 {
+		w.with = append(w.with, "WITH "...)
+	} else {
+		w.with = append(w.with, ", "...)
+	}
+	w.nw++
+	w.with = append(strconv.AppendInt(append(w.with, 'w'), int64(w.nw), 10), " AS ("...)
+	w.with = append(append(w.with, w.cur...), ')')
+	w.cur = w.cur[:0]
+	return nil
+}
+
+// sql appends text to the statement; it must hold no placeholder.
+func (w *writer) sql(q string) { w.cur = append(w.cur, q...) }
+
+// arg appends the placeholder of v.
+func (w *writer) arg(v any) {
+	w.args = append(w.args, v)
+	w.cur = w.s.ph(w.cur, len(w.args))
+}
+
+// group appends "(…)" with the placeholders of vs; see sharedArg.
+func (w *writer) group(vs ...any) {
+	w.cur = append(w.cur, '(')
+	for i, v := range vs {
+		if i > 0 {
+			w.cur = append(w.cur, ", "...)
+		}
+		if sh, ok := v.(*sharedArg); ok {
+			w.argShared(sh)
+		} else {
+			w.arg(v)
+		}
+	}
+	w.cur = append(w.cur, ')')
+}
+
+// sharedArg is an argument that many rows of a statement repeat (the instance
+// id, the command's time): on PostgreSQL they share one placeholder, which
+// spares encoding and sending it again. Set v with set, so that a new value
+// gets a placeholder of its own.
+type sharedArg struct {
+	v      any
+	gen, k int // the placeholder $k of v in the statements of flush gen
+}
+
+func (sh *sharedArg) set(v any) {
+	sh.v, sh.k = v, 0
+}
+
+func (w *writer) argShared(sh *sharedArg) {
+	if w.s.sh.pg && sh.k > 0 && sh.gen == w.gen {
+		w.cur = w.s.ph(w.cur, sh.k)
+		return
+	}
+	w.arg(sh.v)
+	sh.gen, sh.k = w.gen, len(w.args)
+}
+
+// exec writes the statement q followed by the placeholder of one argument.
+func (w *writer) exec(q string, arg any) error {
+	if err := w.stmt(1); err != nil {
+		return err
+	}
+	w.sql(q)
+	w.arg(arg)
+	return nil
+}
+
+// flush runs what was written and returns the rows the last statement
+// affected.
+func (w *writer) flush() (int64, error) {
+	return w.flushOn(w.s.db.Statement.ConnPool)
+}
+
+// flushOn is flush on the connection or transaction c.
+func (w *writer) flushOn(c gorm.ConnPool) (int64, error) {
+	if len(w.cur) == 0 {
+		return 0, nil
+	}
+	q := w.cur
+	if w.nw > 0 {
+		q = append(append(w.with, ' '), w.cur...)
+	}
+	r, err := c.ExecContext(w.ctx, string(q), w.args...)
+	clear(w.args)
+	w.with, w.nw, w.cur, w.args = w.with[:0], 0, w.cur[:0], w.args[:0]
+	w.gen++
+	if err != nil {
+		return 0, err
+	}
+	return r.RowsAffected()
+}
+
+// insertRows writes head VALUES (…),(…) tail for n rows of cols columns,
+// as few statements as maxParams allows; row writes row i with group.
+func (w *writer) insertRows(head, tail string, cols, n int, row func(i int) error) error {
 	per := maxParams / cols
 	for start := 0; start < n; start += per {
 		end := min(n, start+per)
-		var b strings.Builder
-		b.Grow(len(head) + len(tail) + (end-start)*(len(g)+1) + 8)
-		b.WriteString(head)
-		b.WriteString(" VALUES ")
-		args := make([]any, 0, (end-start)*cols)
+		if err := w.stmt((end - start) * cols); err != nil {
+			return err
+		}
+		w.sql(head)
+		w.sql(" VALUES ")
 		for i := start; i < end; i++ {
 			if i > start {
-				b.WriteByte(',')
+				w.sql(", ")
 			}
-			b.WriteString(g)
-			var err error
-			if args, err = row(args, i); err != nil {
+			if err := row(i); err != nil {
 				return err
 			}
 		}
-		b.WriteString(tail)
-		if _, err := s.exec(ctx, b.String(), args...); err != nil {
-			return err
-		}
+		w.sql(tail)
 	}
 	return nil
 }
 
-// inChunks runs build for windows of at most maxParams/per of n items.
-func inChunks(n, per int, fn func(start, end int) error) error {
+// deleteRows writes head (…) for n items of per arguments, as few
+// statements as maxParams allows; item writes item i with arg or group.
+func (w *writer) deleteRows(head string, per, n int, item func(i int)) error {
 	step := maxParams / per
 	for start := 0; start < n; start += step {
-		if err := fn(start, min(n, start+step)); err != nil {
+		end := min(n, start+step)
+		if err := w.stmt((end - start) * per); err != nil {
 			return err
 		}
+		w.sql(head)
+		w.sql("(")
+		for i := start; i < end; i++ {
+			if i > start {
+				w.sql(", ")
+			}
+			item(i)
+		}
+		w.sql(")")
 	}
 	return nil
 }
@@ -167,20 +343,24 @@ func (s *Store) DeploymentCreate(ctx context.Context, d *engine.Deployment) erro
 	if err != nil {
 		return err
 	}
-	if _, err := s.exec(ctx, `INSERT INTO deployments (id, name, created_at) VALUES (?, ?, ?)`, id, d.Name, s.tv(d.CreatedAt)); err != nil {
-		return translate(err, "create deployment")
-	}
+	w := s.newWriter(ctx)
+	w.sql(`INSERT INTO deployments (id, name, created_at) VALUES `)
+	w.group(id, d.Name, s.tv(d.CreatedAt))
 	defs := d.Definitions
-	err = s.insertRows(ctx, `INSERT INTO process_definitions (`+defCols+`)`, "", 9, len(defs), func(args []any, i int) ([]any, error) {
+	err = w.insertRows(`INSERT INTO process_definitions (`+defCols+`)`, "", 9, len(defs), func(i int) error {
 		def := defs[i]
 		xml := def.XML
 		if xml == nil {
 			xml = []byte{}
 		}
-		return append(args, id+1+int64(i), id, def.Key, def.Version, def.Name, def.Checksum, def.ResourceName, xml, s.tv(def.CreatedAt)), nil
+		w.group(id+1+int64(i), id, def.Key, def.Version, def.Name, def.Checksum, def.ResourceName, xml, s.tv(def.CreatedAt))
+		return nil
 	})
+	if err == nil {
+		_, err = w.flush()
+	}
 	if err != nil {
-		return translate(err, "create deployment: definitions")
+		return translate(err, "create deployment")
 	}
 	d.ID = id
 	for i, def := range defs {
@@ -367,9 +547,50 @@ func loadCandidates(tasks []*engine.UserTask, rows *sql.Rows, err error) error {
 	return rows.Err()
 }
 
-// withCandidates loads the candidates of tasks.
+// taskColsCands is taskCols and, on PostgreSQL, the candidates of the task
+// as a JSON array of [kind, name], so that reading tasks is one round trip.
+func (s *Store) taskColsCands() string {
+	if !s.sh.pg {
+		return taskCols
+	}
+	return taskCols + `, (SELECT json_agg(json_build_array(c.kind, c.name) ORDER BY c.kind, c.pos) FROM user_task_candidates c WHERE c.task_id = t.id)`
+}
+
+// scanTaskCands scans the columns of taskColsCands.
+func (s *Store) scanTaskCands(r *sql.Rows) (*engine.UserTask, error) {
+	if !s.sh.pg {
+		return scanTask(r)
+	}
+	t := &engine.UserTask{}
+	var cands []byte
+	err := r.Scan(&t.ID, &t.InstanceID, &t.ElementInstanceID, &t.ElementID, &t.Name, &t.State, &t.Assignee,
+		timePtrCol{&t.DueDate}, timePtrCol{&t.FollowUpDate}, &t.Priority, &t.FormKey, timeCol{&t.CreatedAt}, timeCol{&t.EndedAt}, &cands)
+	if err != nil || len(cands) == 0 {
+		return t, err
+	}
+	var kn [][2]string
+	if err := json.Unmarshal(cands, &kn); err != nil {
+		return nil, fmt.Errorf("user task %d candidates: %w", t.ID, err)
+	}
+	addCandidates(t, kn)
+	return t, nil
+}
+
+// addCandidates adds candidates given as [kind, name] to t.
+func addCandidates(t *engine.UserTask, kn [][2]string) {
+	for _, c := range kn {
+		if c[0] == candGroup {
+			t.CandidateGroups = append(t.CandidateGroups, c[1])
+		} else {
+			t.CandidateUsers = append(t.CandidateUsers, c[1])
+		}
+	}
+}
+
+// withCandidates loads the candidates of tasks, which taskColsCands read
+// already on PostgreSQL.
 func (s *Store) withCandidates(ctx context.Context, tasks []*engine.UserTask) error {
-	if len(tasks) == 0 {
+	if len(tasks) == 0 || s.sh.pg {
 		return nil
 	}
 	args := make([]any, len(tasks))
@@ -382,8 +603,8 @@ func (s *Store) withCandidates(ctx context.Context, tasks []*engine.UserTask) er
 
 // UserTaskGet implements engine.Store.
 func (s *Store) UserTaskGet(ctx context.Context, id int64) (*engine.UserTask, error) {
-	rows, err := s.query(ctx, `SELECT `+taskCols+` FROM user_tasks t WHERE t.id = ?`, id)
-	t, err := scanOne(rows, err, scanTask)
+	rows, err := s.query(ctx, `SELECT `+s.taskColsCands()+` FROM user_tasks t WHERE t.id = ?`, id)
+	t, err := scanOne(rows, err, s.scanTaskCands)
 	if err != nil {
 		return nil, notFound(err, "user task", id, "get user task")
 	}
@@ -412,8 +633,8 @@ func (s *Store) UserTaskList(ctx context.Context, p *engine.UserTaskListParams) 
 	if err := s.afterTime(&w, p.Page, "t.created_at", "t.id", false); err != nil {
 		return nil, err
 	}
-	rows, err := s.query(ctx, `SELECT `+taskCols+` FROM user_tasks t`+w.String()+` ORDER BY t.created_at, t.id`+pageClause(p.Page), w.args...)
-	tasks, err := scanAll(rows, err, scanTask)
+	rows, err := s.query(ctx, `SELECT `+s.taskColsCands()+` FROM user_tasks t`+w.String()+` ORDER BY t.created_at, t.id`+pageClause(p.Page), w.args...)
+	tasks, err := scanAll(rows, err, s.scanTaskCands)
 	if err == nil {
 		err = s.withCandidates(ctx, tasks)
 	}

@@ -9,6 +9,16 @@
 // queue there while commands on others run in parallel; InstanceSave still
 // checks the revision it read.
 //
+// Round trips are what a PostgreSQL command costs, so the store counts
+// them: statements run on the database/sql connection with placeholders
+// the store numbers itself (not through gorm's statement building);
+// InstanceLock reads the instance and its live rows in one query; a save
+// is one statement (data-modifying WITH queries). A transaction sends
+// BEGIN only before its first statement and holds the save back until the
+// commit, so a command that only creates an instance (a start that runs to
+// its end or to its first wait) is that one statement, without BEGIN and
+// COMMIT; a command on an instance is BEGIN, the lock, the save, COMMIT.
+//
 // SQLite has one writer per database. The store lets one of its write
 // transactions run at a time (a mutex, so its writers queue in Go instead of
 // polling for the lock), and Open begins them with BEGIN IMMEDIATE
@@ -59,6 +69,11 @@ type Store struct {
 	db *gorm.DB // the pool, or the transaction when tx is set
 	tx bool
 	sh *shared
+	// lk is what InstanceLock read of the instance it locked in this
+	// transaction; a Store bound to a transaction only.
+	lk *locked
+	// pgtx is the transaction of a Store bound to one on PostgreSQL.
+	pgtx *pgTx
 }
 
 // shared is the state common to a Store and the Stores bound to its transactions.
@@ -244,6 +259,9 @@ func (s *Store) Tx(ctx context.Context, fn func(tx engine.Store) error) (err err
 	if err := s.topUpIDs(ctx); err != nil {
 		return err
 	}
+	if pool, ok := sh.root.Statement.ConnPool.(*sql.DB); ok && sh.pg {
+		return s.txPostgres(ctx, pool, fn)
+	}
 	gtx := sh.root.WithContext(ctx).Begin()
 	if gtx.Error != nil {
 		return translate(gtx.Error, "begin transaction")
@@ -291,6 +309,150 @@ func (s *Store) Tx(ctx context.Context, fn func(tx engine.Store) error) (err err
 		return translate(err, "commit")
 	}
 	committed = true
+	return nil
+}
+
+// txPostgres runs fn in a transaction on a connection of pool that
+// begins with fn's first statement (see pgTx): a command whose only
+// statement is its save is then one round trip.
+func (s *Store) txPostgres(ctx context.Context, pool *sql.DB, fn func(tx engine.Store) error) (err error) {
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return translate(err, "begin transaction")
+	}
+	t := &pgTx{conn: conn}
+	done := false
+	defer func() {
+		if !done {
+			t.rollback(ctx)
+		}
+		conn.Close()
+	}()
+	gtx := s.sh.root.Session(&gorm.Session{Context: ctx, NewDB: true})
+	gtx.Statement.ConnPool = t
+	if err := fn(&Store{db: gtx, tx: true, sh: s.sh, pgtx: t}); err != nil {
+		return err
+	}
+	done = true
+	return t.commit(ctx)
+}
+
+// pgTx is a PostgreSQL transaction on one pooled connection. It sends
+// BEGIN before its first statement, and holds back the statement of a save
+// (InstanceSave writes it last) until the next statement or the commit: a
+// transaction of that statement alone runs it without BEGIN and COMMIT, as
+// one statement is atomic. It is a gorm.ConnPool and gorm.TxCommitter.
+type pgTx struct {
+	conn    *sql.Conn
+	begun   bool
+	pending *writer
+	what    string // what pending does, for errors
+}
+
+// start begins the transaction and sends what is pending.
+func (t *pgTx) start(ctx context.Context) error {
+	if !t.begun {
+		if _, err := t.conn.ExecContext(ctx, "BEGIN"); err != nil {
+			return err
+		}
+		t.begun = true
+	}
+	if w := t.pending; w != nil {
+		t.pending = nil
+		w.ctx = ctx
+		if _, err := w.flushOn(t.conn); err != nil {
+			return translate(err, t.what)
+		}
+	}
+	return nil
+}
+
+// hold keeps w, a save written in full, to be sent with the next
+// statement or the commit.
+func (t *pgTx) hold(w *writer, what string) error {
+	if t.pending != nil {
+		if err := t.start(w.ctx); err != nil {
+			return err
+		}
+	}
+	t.pending, t.what = w, what
+	return nil
+}
+
+func (t *pgTx) commit(ctx context.Context) error {
+	if !t.begun {
+		if w := t.pending; w != nil {
+			t.pending = nil
+			w.ctx = ctx
+			if _, err := w.flushOn(t.conn); err != nil {
+				return translate(err, t.what)
+			}
+		}
+		return nil
+	}
+	if err := t.start(ctx); err != nil {
+		t.rollback(ctx)
+		return err
+	}
+	t.begun = false
+	if _, err := t.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return translate(err, "commit")
+	}
+	return nil
+}
+
+func (t *pgTx) rollback(ctx context.Context) {
+	t.pending = nil
+	if t.begun {
+		t.begun = false
+		if _, err := t.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); err != nil {
+			// database/sql drops a connection left in a transaction.
+			return
+		}
+	}
+}
+
+// PrepareContext implements gorm.ConnPool.
+func (t *pgTx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	if err := t.start(ctx); err != nil {
+		return nil, err
+	}
+	return t.conn.PrepareContext(ctx, q)
+}
+
+// ExecContext implements gorm.ConnPool.
+func (t *pgTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := t.start(ctx); err != nil {
+		return nil, err
+	}
+	return t.conn.ExecContext(ctx, q, args...)
+}
+
+// QueryContext implements gorm.ConnPool.
+func (t *pgTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if err := t.start(ctx); err != nil {
+		return nil, err
+	}
+	return t.conn.QueryContext(ctx, q, args...)
+}
+
+// QueryRowContext implements gorm.ConnPool. If the transaction cannot
+// begin, the row reports a canceled context.
+func (t *pgTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if err := t.start(ctx); err != nil {
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		return t.conn.QueryRowContext(cctx, q, args...)
+	}
+	return t.conn.QueryRowContext(ctx, q, args...)
+}
+
+// Commit implements gorm.TxCommitter, for gorm calls on Store.DB.
+func (t *pgTx) Commit() error { return t.commit(context.Background()) }
+
+// Rollback implements gorm.TxCommitter.
+func (t *pgTx) Rollback() error {
+	t.rollback(context.Background())
 	return nil
 }
 
