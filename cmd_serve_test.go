@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -17,18 +18,19 @@ import (
 	"time"
 )
 
-// TestServeHelper is not a test: TestServe runs the test binary again with
-// BATON_SERVE_HELPER set, and then it is `baton serve` with the arguments
-// in BATON_SERVE_ARGS.
-func TestServeHelper(t *testing.T) {
-	if os.Getenv("BATON_SERVE_HELPER") != "1" {
-		t.Skip("helper process of TestServe")
+// TestMain makes the test binary `baton` itself when BATON_SERVE_HELPER is
+// set: TestServe and TestCrashRecovery run it again that way as a real
+// `baton serve` process, with the arguments in BATON_SERVE_ARGS.
+func TestMain(m *testing.M) {
+	if os.Getenv("BATON_SERVE_HELPER") == "1" {
+		var args []string
+		if err := json.Unmarshal([]byte(os.Getenv("BATON_SERVE_ARGS")), &args); err != nil {
+			fmt.Fprintln(os.Stderr, "BATON_SERVE_ARGS:", err)
+			os.Exit(2)
+		}
+		os.Exit(run(args, os.Stdout, os.Stderr))
 	}
-	var args []string
-	if err := json.Unmarshal([]byte(os.Getenv("BATON_SERVE_ARGS")), &args); err != nil {
-		panic(err)
-	}
-	os.Exit(run(args, os.Stdout, os.Stderr))
+	os.Exit(m.Run())
 }
 
 // TestServe runs `baton serve --deploy examples` as a process on a fresh
@@ -38,7 +40,7 @@ func TestServe(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	args, _ := json.Marshal([]string{"serve", "--addr", "127.0.0.1:0", "--deploy", "examples", "--log-format", "json"})
-	cmd := exec.Command(os.Args[0], "-test.run=^TestServeHelper$")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "BATON_SERVE_HELPER=1", "BATON_SERVE_ARGS="+string(args),
 		"BATON_DATABASE_URL=sqlite://"+filepath.Join(dir, "baton.db"))
 	var stdout bytes.Buffer

@@ -304,7 +304,7 @@ func crashRecovery(t *testing.T, dbURL string) {
 }
 
 // crashServer is a `baton serve` process: the test binary run again as
-// TestServeHelper.
+// TestMain (cmd_serve_test.go).
 type crashServer struct {
 	t     *testing.T
 	dbURL string
@@ -354,7 +354,7 @@ func (s *crashServer) start(ctx context.Context, addr string) {
 
 func (s *crashServer) run(ctx context.Context, addr string) error {
 	args, _ := json.Marshal([]string{"serve", "--addr", addr, "--deploy", "examples", "--log-format", "json"})
-	cmd := exec.Command(os.Args[0], "-test.run=^TestServeHelper$")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "BATON_SERVE_HELPER=1", "BATON_SERVE_ARGS="+string(args), "BATON_DATABASE_URL="+s.dbURL)
 	cmd.Stdout = io.Discard
 	stderr, err := cmd.StderrPipe()
