@@ -59,10 +59,11 @@ type memEvent struct {
 // memExtra holds the rare parts of an event: a variable write, a detail,
 // or the ids that did not fit.
 type memExtra struct {
-	v      *engine.VarChange
+	v      engine.VarChange // kept by value: one object less per instance for the collector
+	hasVar bool
 	detail string
 	eiID   int64
-	cmd    *engine.CommandInfo
+	cmd    int // index into memInstance.cmds, for wide events
 }
 
 // memInstance is one instance: its row, its live state while it is active,
@@ -71,7 +72,7 @@ type memInstance struct {
 	inst    engine.Instance
 	live    *memLive // nil when the instance has no live rows
 	history []memEvent
-	cmds    []*engine.CommandInfo
+	cmds    []engine.CommandInfo // by value, in the order of the commands
 	extras  []memExtra
 }
 
@@ -528,8 +529,8 @@ func (s *MemStore) appendHistory(mi *memInstance, events []engine.HistoryEvent) 
 		ev := &events[i]
 		me := memEvent{typ: ev.Type}
 		me.name = s.intern(ev.ElementID)
-		if n := len(mi.cmds); n == 0 || mi.cmds[n-1] != ev.Command {
-			mi.cmds = append(mi.cmds, ev.Command)
+		if n := len(mi.cmds); n == 0 || mi.cmds[n-1] != *ev.Command {
+			mi.cmds = append(mi.cmds, *ev.Command)
 		}
 		delta := ev.ElementInstanceID - mi.inst.ID
 		cmd := len(mi.cmds) - 1
@@ -538,7 +539,11 @@ func (s *MemStore) appendHistory(mi *memInstance, events []engine.HistoryEvent) 
 			me.eiDelta, me.cmd = int32(delta), uint16(cmd)
 		}
 		if ev.Var != nil || ev.Detail != "" || me.wide {
-			mi.extras = append(mi.extras, memExtra{v: ev.Var, detail: ev.Detail, eiID: ev.ElementInstanceID, cmd: ev.Command})
+			x := memExtra{detail: ev.Detail, eiID: ev.ElementInstanceID, cmd: cmd}
+			if ev.Var != nil {
+				x.v, x.hasVar = *ev.Var, true
+			}
+			mi.extras = append(mi.extras, x)
 			me.extra = uint32(len(mi.extras))
 		}
 		mi.history = append(mi.history, me)
@@ -718,17 +723,22 @@ func (t *memTx) HistoryList(ctx context.Context, instanceID int64) ([]engine.His
 		return nil, &engine.NotFoundError{What: "process instance", ID: fmt.Sprint(instanceID)}
 	}
 	out := make([]engine.HistoryEvent, len(mi.history))
+	cmds := slices.Clone(mi.cmds) // rows returned are copies
 	for i, me := range mi.history {
 		ev := engine.HistoryEvent{ElementID: t.nameList[me.name], Type: me.typ}
 		if me.extra > 0 {
-			x := mi.extras[me.extra-1]
-			ev.Var, ev.Detail = x.v, x.detail
+			x := &mi.extras[me.extra-1]
+			ev.Detail = x.detail
+			if x.hasVar {
+				v := x.v
+				ev.Var = &v
+			}
 		}
 		if me.wide {
-			x := mi.extras[me.extra-1]
-			ev.ElementInstanceID, ev.Command = x.eiID, x.cmd
+			x := &mi.extras[me.extra-1]
+			ev.ElementInstanceID, ev.Command = x.eiID, &cmds[x.cmd]
 		} else {
-			ev.ElementInstanceID, ev.Command = mi.inst.ID+int64(me.eiDelta), mi.cmds[me.cmd]
+			ev.ElementInstanceID, ev.Command = mi.inst.ID+int64(me.eiDelta), &cmds[me.cmd]
 		}
 		out[i] = ev
 	}
