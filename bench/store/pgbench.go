@@ -13,6 +13,12 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/batonbpm/baton/engine/sqlstore/dbtest"
 )
 
 // pgbench is the pgbench binary and the files of the baseline.
@@ -67,7 +73,7 @@ func (p *pgbench) run(ctx context.Context, c config) (res *pgbenchResult, err er
 	if err != nil {
 		return nil, err
 	}
-	schema, schemaURL, drop, err := newSchema(ctx, c.pgURL, "pgbench")
+	schema, schemaURL, drop, err := dbtest.NewSchema(ctx, c.pgURL, "pgbench")
 	if err != nil {
 		return nil, err
 	}
@@ -76,12 +82,14 @@ func (p *pgbench) run(ctx context.Context, c config) (res *pgbenchResult, err er
 			err = derr
 		}
 	}()
-	db, err := adminDB(ctx, schemaURL)
+	gdb, err := gorm.Open(postgres.Open(schemaURL), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("pgbench: open schema %s: %w", schema, err)
 	}
-	defer closeDB(db)
-	db = db.WithContext(ctx)
+	if sqlDB, err := gdb.DB(); err == nil {
+		defer sqlDB.Close()
+	}
+	db := gdb.WithContext(ctx)
 	if err := db.Exec(string(setup)).Error; err != nil {
 		return nil, fmt.Errorf("pgbench: create the tables of %s in schema %s: %w", p.setup, schema, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -39,56 +40,85 @@ func Postgres(t testing.TB) *gorm.DB {
 	t.Helper()
 	ctx := context.Background()
 	base := PostgresURL()
-	admin, err := gorm.Open(postgres.Open(base), &gorm.Config{Logger: logger.Discard})
-	if err == nil {
-		pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		var sqlDB interface{ PingContext(context.Context) error }
-		if sqlDB, err = admin.DB(); err == nil {
-			err = sqlDB.PingContext(pingCtx)
-		}
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL at %s does not answer (CI=true, so this fails): %v", redacted(base), err)
-		}
-		t.Skipf("skipped: PostgreSQL at %s does not answer: %v", redacted(base), err)
-	}
-	adminDB, _ := admin.DB()
-	defer adminDB.Close()
-
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "test_" + hex.EncodeToString(b[:])
-	if err := admin.Exec(`CREATE SCHEMA ` + schema).Error; err != nil {
-		t.Fatalf("create schema %s: %v", schema, err)
+	schema, schemaURL, drop, err := NewSchema(ctx, base, "test")
+	switch {
+	case errors.Is(err, ErrNoPostgres) && os.Getenv("CI") == "true":
+		t.Fatalf("%v (CI=true, so this fails)", err)
+	case errors.Is(err, ErrNoPostgres):
+		t.Skipf("skipped: %v", err)
+	case err != nil:
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		drop, err := gorm.Open(postgres.Open(base), &gorm.Config{Logger: logger.Discard})
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		if err := drop.Exec(`DROP SCHEMA ` + schema + ` CASCADE`).Error; err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-		if d, err := drop.DB(); err == nil {
-			d.Close()
+		if err := drop(); err != nil {
+			t.Error(err)
 		}
 	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parse %s: %v", redacted(base), err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	db, err := sqlstore.OpenDB(ctx, u.String())
+	db, err := sqlstore.OpenDB(ctx, schemaURL)
 	if err != nil {
 		t.Fatalf("open schema %s: %v", schema, err)
 	}
 	t.Cleanup(func() { closeDB(db) })
 	return db
+}
+
+// ErrNoPostgres is wrapped by NewSchema's error when PostgreSQL does not answer.
+var ErrNoPostgres = errors.New("PostgreSQL does not answer")
+
+// NewSchema creates a schema named prefix_<random> in the database at base
+// and returns its name, a URL whose connections have it on their
+// search_path, and a function that drops it. For tests and benchmarks.
+func NewSchema(ctx context.Context, base, prefix string) (schema, schemaURL string, drop func() error, err error) {
+	admin, err := adminDB(ctx, base)
+	if err != nil {
+		return "", "", nil, err
+	}
+	defer closeDB(admin)
+	var b [6]byte
+	rand.Read(b[:])
+	schema = prefix + "_" + hex.EncodeToString(b[:])
+	if err := admin.WithContext(ctx).Exec(`CREATE SCHEMA ` + schema).Error; err != nil {
+		return "", "", nil, fmt.Errorf("create schema %s: %w", schema, err)
+	}
+	drop = func() error {
+		// Not ctx: an interrupted run still drops its schema.
+		admin, err := adminDB(context.Background(), base)
+		if err != nil {
+			return fmt.Errorf("drop schema %s: %w", schema, err)
+		}
+		defer closeDB(admin)
+		if err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`).Error; err != nil {
+			return fmt.Errorf("drop schema %s: %w", schema, err)
+		}
+		return nil
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		drop()
+		return "", "", nil, fmt.Errorf("parse %s: %w", redacted(base), err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return schema, u.String(), drop, nil
+}
+
+// adminDB opens the database at base for schema changes; an error wraps
+// ErrNoPostgres when it does not answer.
+func adminDB(ctx context.Context, base string) (*gorm.DB, error) {
+	db, err := gorm.Open(postgres.Open(base), &gorm.Config{Logger: logger.Discard})
+	if err == nil {
+		pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		var sqlDB interface{ PingContext(context.Context) error }
+		if sqlDB, err = db.DB(); err == nil {
+			err = sqlDB.PingContext(pingCtx)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w at %s: %v", ErrNoPostgres, redacted(base), err)
+	}
+	return db, nil
 }
 
 // SQLite returns a handle on a fresh, migrated SQLite database in a file in
