@@ -88,10 +88,6 @@ type cmd struct {
 	joinsToTry []*bpmn.FlowNode
 }
 
-// historyCapDefault is the history capacity a command starts with: enough
-// for a short process run in one command without growing the slice.
-const historyCapDefault = 48
-
 type ctxKey struct{}
 
 // WithCommandInfo returns a context whose commands are recorded in history as

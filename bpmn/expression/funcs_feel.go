@@ -76,9 +76,6 @@ func feelStep(args ...any) (any, error) {
 	return args[1] == true, nil
 }
 
-// feelNumber returns v as a number, or ok false.
-func feelNumber(v any) (num, bool) { return asNum(v) }
-
 func feelIsTrue(args ...any) (any, error)  { return args[0] == true, nil }
 func feelIsFalse(args ...any) (any, error) { return args[0] == false, nil }
 func feelIsNull(args ...any) (any, error)  { return args[0] == nil, nil }

@@ -19,7 +19,6 @@ type gen struct {
 	reparses int
 	budget   bool // uses feel_step: Eval passes an iteration budget
 	clock    bool // uses now() or today(): Eval passes the current time
-	dialect  Dialect
 }
 
 // genVar is a variable the generated code reads from the environment.

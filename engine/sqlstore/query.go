@@ -17,19 +17,11 @@ import (
 // PostgreSQL 65535.
 const maxParams = 30000
 
-// query and exec run q on the database/sql handle under s.db (the *sql.Tx
+// query runs q on the database/sql handle under s.db (the *sql.Tx
 // of a transaction, or the pool), without gorm's statement building: q is
 // written with ? placeholders, which rebind numbers for PostgreSQL.
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	return s.db.Statement.ConnPool.QueryContext(ctx, s.rebind(q), args...)
-}
-
-func (s *Store) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	r, err := s.db.Statement.ConnPool.ExecContext(ctx, s.rebind(q), args...)
-	if err != nil {
-		return 0, err
-	}
-	return r.RowsAffected()
 }
 
 // rebind returns q with its ? placeholders written in the store's dialect
