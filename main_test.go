@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,8 +40,8 @@ func TestValidateExamples(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
-	if strings.Contains(out, ": warning: ") && !strings.Contains(out, "not executed yet") {
-		t.Fatalf("unexpected warnings:\n%s", out)
+	if out != "" || !strings.Contains(errOut, fmt.Sprintf("%d file(s) valid", len(files))) {
+		t.Fatalf("examples have problems:\n%s%s", out, errOut)
 	}
 }
 
