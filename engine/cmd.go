@@ -47,6 +47,8 @@ type cmd struct {
 	inst    *Instance
 	created bool
 	prevRev int64
+	// prevState is the instance's state as loaded ("" for a new instance).
+	prevState InstanceState
 
 	// eis are the live element instances; ended those that completed or
 	// terminated in this command, kept until save.
@@ -118,7 +120,7 @@ func (e *Engine) newCmd(ctx context.Context, tx Store, name string, m *model) *c
 // capacity of its buffers. Rows it pointed to belong to the store now.
 func (c *cmd) release() {
 	c.e, c.ctx, c.tx, c.info, c.m, c.inst = nil, nil, nil, nil, nil, nil
-	c.created, c.prevRev = false, 0
+	c.created, c.prevRev, c.prevState = false, 0, ""
 	c.idNext, c.idEnd = 0, 0
 	c.lookup = scopeVars{}
 	c.handed = Job{}
@@ -163,24 +165,25 @@ func clearSlice[T any](s []T) []T {
 // cmd per attempt, released when the transaction is over.
 func (e *Engine) command(ctx context.Context, name string, m *model, fn func(c *cmd) error) error {
 	var c *cmd
-	defer func() {
-		if c != nil {
-			c.release()
-		}
-	}()
-	return e.store.Tx(ctx, func(tx Store) error {
+	began := time.Now()
+	err := e.store.Tx(ctx, func(tx Store) error {
 		if c != nil {
 			c.release()
 		}
 		c = e.newCmd(ctx, tx, name, m)
 		return fn(c)
 	})
+	e.observe(name, c, began, err)
+	if c != nil {
+		c.release()
+	}
+	return err
 }
 
 // load takes the state an InstanceLock returned.
 func (c *cmd) load(st *LiveState) error {
 	c.inst = st.Instance
-	c.prevRev = st.Instance.Revision
+	c.prevRev, c.prevState = st.Instance.Revision, st.Instance.State
 	c.eis = st.ElementInstances
 	for _, ei := range c.eis {
 		ei.dirty, ei.fresh = false, false

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/batonbpm/baton/bpmn"
 )
@@ -17,17 +19,33 @@ type StartParams struct {
 	// Vars are the instance's initial variables.
 	Vars        Vars
 	BusinessKey string
+	// StartKey makes the start idempotent: when an instance of the same
+	// process key was started with this StartKey before, Start returns it
+	// (with Replayed set) and starts nothing. The store enforces it, so it
+	// holds across nodes and restarts.
+	StartKey string
 }
+
+// StartKeyMaxLen is the longest StartParams.StartKey accepted.
+const StartKeyMaxLen = 255
 
 // Start creates a process instance and runs it until every token waits. It
 // returns the instance as committed. An unknown key is ErrNotFound; bad
 // variables are ErrInvalid.
 func (e *Engine) Start(ctx context.Context, p *StartParams) (*Instance, error) {
+	if len(p.StartKey) > StartKeyMaxLen {
+		return nil, &InvalidError{Field: "startKey", Reason: fmt.Sprintf("is %d bytes long, at most %d are allowed", len(p.StartKey), StartKeyMaxLen)}
+	}
 	m, err := e.modelFor(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", p.Key, err)
 	}
 	def := m.def
+	if p.StartKey != "" {
+		if inst, err := e.startedBefore(ctx, def.Key, p.StartKey); inst != nil || err != nil {
+			return inst, err
+		}
+	}
 	start := m.proc.NoneStart()
 	if start == nil {
 		return nil, &InvalidError{Field: "process " + def.Key, Reason: "it has no none start event; it can only be started by an event"}
@@ -39,7 +57,7 @@ func (e *Engine) Start(ctx context.Context, p *StartParams) (*Instance, error) {
 			return err
 		}
 		c.inst = &Instance{ID: id, DefinitionID: def.ID, Key: def.Key, Version: def.Version, BusinessKey: p.BusinessKey,
-			State: InstanceActive, StartedAt: c.now}
+			StartKey: p.StartKey, State: InstanceActive, StartedAt: c.now}
 		c.created = true
 		proc := c.newEI()
 		*proc = ElementInstance{ID: id, InstanceID: id, ElementID: def.Key, Kind: kindProcess, State: ElementActivating, CreatedAt: c.now, dirty: true, fresh: true}
@@ -65,21 +83,34 @@ func (e *Engine) Start(ctx context.Context, p *StartParams) (*Instance, error) {
 		inst = c.inst
 		return nil
 	})
+	if err != nil && p.StartKey != "" && errors.Is(err, ErrConflict) {
+		// A concurrent start with the same key committed first.
+		if before, err2 := e.startedBefore(ctx, def.Key, p.StartKey); before != nil || err2 != nil {
+			return before, err2
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	return inst, nil
 }
 
+// startedBefore returns the instance of process key started with startKey,
+// marked Replayed, or nil when there is none.
+func (e *Engine) startedBefore(ctx context.Context, key, startKey string) (*Instance, error) {
+	list, err := e.store.InstanceList(ctx, &InstanceListParams{Key: key, StartKey: startKey, Page: Page{Limit: 1}})
+	if err != nil || len(list) == 0 {
+		return nil, err
+	}
+	list[0].Replayed = true
+	return list[0], nil
+}
+
 // onInstance runs fn as a command on a locked, active instance.
 func (e *Engine) onInstance(ctx context.Context, name string, instanceID int64, fn func(c *cmd) error) error {
 	var c *cmd
-	defer func() {
-		if c != nil {
-			c.release()
-		}
-	}()
-	return e.store.Tx(ctx, func(tx Store) error {
+	began := time.Now()
+	err := e.store.Tx(ctx, func(tx Store) error {
 		st, err := tx.InstanceLock(ctx, instanceID)
 		if err != nil {
 			return err
@@ -106,6 +137,11 @@ func (e *Engine) onInstance(ctx context.Context, name string, instanceID int64, 
 		}
 		return c.save()
 	})
+	e.observe(name, c, began, err)
+	if c != nil {
+		c.release()
+	}
+	return err
 }
 
 func (e *Engine) modelByID(ctx context.Context, tx Store, defID int64) (*model, error) {
@@ -186,7 +222,7 @@ func (e *Engine) jobCommand(ctx context.Context, name string, jobID int64, fn fu
 // CompleteJob completes a job with variables and its task goes on. A job
 // that is not active is ErrConflict.
 func (e *Engine) CompleteJob(ctx context.Context, jobID int64, vars Vars) error {
-	return e.jobCommand(ctx, "complete", jobID, func(c *cmd, ei *ElementInstance, j *Job) error {
+	return e.jobCommand(ctx, "completeJob", jobID, func(c *cmd, ei *ElementInstance, j *Job) error {
 		return c.jobDone(ei, j, vars)
 	})
 }
@@ -204,7 +240,7 @@ func (e *Engine) FailJob(ctx context.Context, jobID int64, p *FailJobParams) err
 	if p.Retries < 0 {
 		return &InvalidError{Field: "retries", Reason: "must not be negative"}
 	}
-	return e.jobCommand(ctx, "fail", jobID, func(c *cmd, ei *ElementInstance, j *Job) error {
+	return e.jobCommand(ctx, "failJob", jobID, func(c *cmd, ei *ElementInstance, j *Job) error {
 		_, err := c.jobFailed(ei, j, p.Message, p.Details, p.Retries)
 		return err
 	})
@@ -215,7 +251,7 @@ func (e *Engine) ThrowJobError(ctx context.Context, jobID int64, be *BPMNError) 
 	if be.Code == "" {
 		return &InvalidError{Field: "error code", Reason: "must not be empty"}
 	}
-	return e.jobCommand(ctx, "throwError", jobID, func(c *cmd, ei *ElementInstance, j *Job) error {
+	return e.jobCommand(ctx, "throwJobError", jobID, func(c *cmd, ei *ElementInstance, j *Job) error {
 		return c.jobBPMNError(ei, j, be)
 	})
 }

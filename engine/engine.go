@@ -49,6 +49,8 @@ type Engine struct {
 	// so commands read it without a lock.
 	handlersMu sync.Mutex
 	handlers   atomic.Pointer[map[string]HandlerFunc]
+	// observers are replaced under handlersMu like handlers.
+	observers atomic.Pointer[[]Observer]
 
 	models sync.Map // definition id → *model
 
@@ -66,6 +68,7 @@ func New(store Store, cfg Config) *Engine {
 	cfg.JobRetries = cmp.Or(cfg.JobRetries, JobRetriesDefault)
 	e := &Engine{store: store, cfg: cfg}
 	e.handlers.Store(&map[string]HandlerFunc{})
+	e.observers.Store(&[]Observer{})
 	return e
 }
 
@@ -145,6 +148,13 @@ func (e *DeployError) Unwrap() error { return ErrInvalid }
 // identical to the latest version's, which is then returned instead. When
 // nothing is new, the returned deployment is the latest one's.
 func (e *Engine) Deploy(ctx context.Context, p *DeployParams) (*Deployment, error) {
+	began := time.Now()
+	d, err := e.deploy(ctx, p)
+	e.observe("deploy", nil, began, err)
+	return d, err
+}
+
+func (e *Engine) deploy(ctx context.Context, p *DeployParams) (*Deployment, error) {
 	if len(p.Resources) == 0 {
 		return nil, &InvalidError{Field: "resources", Reason: "a deployment needs at least one resource"}
 	}

@@ -99,3 +99,23 @@ func (e *BPMNError) Error() string {
 	}
 	return fmt.Sprintf("BPMN error %s: %s", e.Code, e.Message)
 }
+
+// ErrUnavailable is returned when the store cannot be reached: the database
+// is down, restarting or refusing connections. Nothing was changed, and the
+// same call may succeed later.
+var ErrUnavailable = errors.New("unavailable")
+
+// UnavailableError explains why the store cannot be reached.
+// errors.Is(err, ErrUnavailable) holds, and errors.Is/As reach Err.
+type UnavailableError struct {
+	Doing string
+	Err   error
+}
+
+// Error implements error.
+func (e *UnavailableError) Error() string {
+	return fmt.Sprintf("%s: the database is unavailable: %v", e.Doing, e.Err)
+}
+
+// Unwrap returns ErrUnavailable and the cause.
+func (e *UnavailableError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }

@@ -139,6 +139,10 @@ type InstanceListParams struct {
 	Key         string
 	State       InstanceState
 	BusinessKey string
+	// StartKey selects the instance of Key started with this
+	// StartParams.StartKey; stores keep (Key, StartKey) unique and answer
+	// ErrConflict to a second instance with the same pair.
+	StartKey string
 }
 
 // UserTaskListParams filter UserTaskList. Zero fields do not filter.

@@ -73,7 +73,12 @@ type Instance struct {
 	Key          string
 	Version      int
 	BusinessKey  string
-	State        InstanceState
+	// StartKey is the idempotency key the instance was started with, if any.
+	StartKey string
+	State    InstanceState
+	// Replayed is set on the instance Start returns when an earlier start
+	// with the same StartKey created it. It is not stored.
+	Replayed bool
 	// Revision counts the commands that changed the instance; stores use it
 	// to detect lost updates.
 	Revision  int64

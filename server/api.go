@@ -11,7 +11,6 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -177,11 +176,8 @@ func (s *Server) deploy(c echo.Context) error {
 	}
 	// Sort resources by name: multipart parts come in map order.
 	sortResources(p.Resources)
-	var dep *engine.Deployment
-	if err := s.run("deploy", func() (err error) {
-		dep, err = s.eng.Deploy(req.Context(), &p)
-		return err
-	}); err != nil {
+	dep, err := s.eng.Deploy(req.Context(), &p)
+	if err != nil {
 		return err
 	}
 	// A definition created by this deployment has the deployment's time;
@@ -274,6 +270,16 @@ func (s *Server) definitionXML(c echo.Context) error {
 
 // --- process instances ---
 
+// HeaderIdempotencyKey names a start request: a start of the same process
+// with a key already used returns the instance the first one started. The
+// key is stored with the instance (engine.StartParams.StartKey), so it holds
+// across nodes and restarts.
+const HeaderIdempotencyKey = "Idempotency-Key"
+
+// HeaderIdempotentReplayed is set to "true" on the answer to a start whose
+// Idempotency-Key had started an instance before.
+const HeaderIdempotentReplayed = "Idempotent-Replayed"
+
 type startBody struct {
 	Variables   map[string]any `json:"variables"`
 	BusinessKey string         `json:"businessKey"`
@@ -286,53 +292,19 @@ func (s *Server) start(c echo.Context) error {
 	if err := decodeBody(c, &b); err != nil {
 		return err
 	}
-	key := c.Param("key")
 	if b.Version < 0 {
 		return &engine.InvalidError{Field: "version", Reason: "must not be negative"}
 	}
-	if ik := c.Request().Header.Get(HeaderIdempotencyKey); ik != "" {
-		e, lead, err := s.idem.begin(ctx, key+"\x00"+ik)
-		if err != nil {
-			return err
-		}
-		if !lead {
-			c.Response().Header().Set("Idempotent-Replayed", "true")
-			return s.answerInstance(c, http.StatusOK, e.id)
-		}
-		inst, err := s.startInstance(ctx, key, &b)
-		if err != nil {
-			s.idem.finish(e, 0, false)
-			return err
-		}
-		s.idem.finish(e, inst.ID, true)
-		return s.answerInstance(c, http.StatusCreated, inst.ID)
-	}
-	inst, err := s.startInstance(ctx, key, &b)
+	inst, err := s.eng.Start(ctx, &engine.StartParams{Key: c.Param("key"), Version: b.Version, Vars: vars(b.Variables),
+		BusinessKey: b.BusinessKey, StartKey: c.Request().Header.Get(HeaderIdempotencyKey)})
 	if err != nil {
 		return err
+	}
+	if inst.Replayed {
+		c.Response().Header().Set(HeaderIdempotentReplayed, "true")
+		return s.answerInstance(c, http.StatusOK, inst.ID)
 	}
 	return s.answerInstance(c, http.StatusCreated, inst.ID)
-}
-
-func (s *Server) startInstance(ctx context.Context, key string, b *startBody) (*engine.Instance, error) {
-	var inst *engine.Instance
-	err := s.run("start", func() (err error) {
-		inst, err = s.eng.Start(ctx, &engine.StartParams{Key: key, Version: b.Version, Vars: vars(b.Variables), BusinessKey: b.BusinessKey})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	open := 0
-	if inst.State == engine.InstanceActive {
-		incs, err := s.store.IncidentList(ctx, &engine.IncidentListParams{InstanceID: inst.ID, State: engine.IncidentOpen, Page: engine.Page{Limit: PageLimitMax}})
-		if err != nil {
-			s.log.WarnContext(ctx, "metrics: list incidents", "instance", inst.ID, "err", err)
-		}
-		open = len(incs)
-	}
-	s.countStart(inst, open)
-	return inst, nil
 }
 
 // answerInstance answers the detail of instance id.
@@ -404,22 +376,10 @@ func (s *Server) cancelInstance(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.command(c, "cancel", "cancel", id, func(ctx context.Context) error { return s.eng.Cancel(ctx, id) }); err != nil {
+	if err := s.eng.Cancel(c.Request().Context(), id); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
-}
-
-// command runs an engine command on instance instanceID: metric name
-// metric, history name engineName; then counts what it caused.
-func (s *Server) command(c echo.Context, metric, engineName string, instanceID int64, fn func(ctx context.Context) error) error {
-	ctx := c.Request().Context()
-	from := time.Now()
-	if err := s.run(metric, func() error { return fn(ctx) }); err != nil {
-		return err
-	}
-	s.countCommand(ctx, engineName, instanceID, from, time.Now())
-	return nil
 }
 
 // --- user tasks ---
@@ -466,14 +426,7 @@ func (s *Server) completeTask(c echo.Context) error {
 	if err := decodeBody(c, &b); err != nil {
 		return err
 	}
-	t, err := s.store.UserTaskGet(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	err = s.command(c, "completeUserTask", "completeUserTask", t.InstanceID, func(ctx context.Context) error {
-		return s.eng.CompleteUserTask(ctx, id, vars(b.Variables))
-	})
-	if err != nil {
+	if err := s.eng.CompleteUserTask(c.Request().Context(), id, vars(b.Variables)); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -502,8 +455,8 @@ func (s *Server) listJobs(c echo.Context) error {
 	return page(c, p, jobs, jobOf)
 }
 
-// jobCommand runs a command on job id.
-func (s *Server) jobCommand(c echo.Context, metric, engineName string, fn func(ctx context.Context, j *engine.Job) error) error {
+// jobCommand runs a command on the job of the path's id.
+func (s *Server) jobCommand(c echo.Context, fn func(ctx context.Context, j *engine.Job) error) error {
 	id, err := pathID(c, "job")
 	if err != nil {
 		return err
@@ -512,7 +465,7 @@ func (s *Server) jobCommand(c echo.Context, metric, engineName string, fn func(c
 	if err != nil {
 		return err
 	}
-	if err := s.command(c, metric, engineName, j.InstanceID, func(ctx context.Context) error { return fn(ctx, j) }); err != nil {
+	if err := fn(c.Request().Context(), j); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -523,7 +476,7 @@ func (s *Server) completeJob(c echo.Context) error {
 	if err := decodeBody(c, &b); err != nil {
 		return err
 	}
-	return s.jobCommand(c, "completeJob", "complete", func(ctx context.Context, j *engine.Job) error {
+	return s.jobCommand(c, func(ctx context.Context, j *engine.Job) error {
 		return s.eng.CompleteJob(ctx, j.ID, vars(b.Variables))
 	})
 }
@@ -540,7 +493,7 @@ func (s *Server) failJob(c echo.Context) error {
 	if err := decodeBody(c, &b); err != nil {
 		return err
 	}
-	return s.jobCommand(c, "failJob", "fail", func(ctx context.Context, j *engine.Job) error {
+	return s.jobCommand(c, func(ctx context.Context, j *engine.Job) error {
 		retries := max(j.Retries-1, 0)
 		if b.Retries != nil {
 			retries = *b.Retries
@@ -560,7 +513,7 @@ func (s *Server) jobBPMNError(c echo.Context) error {
 	if err := decodeBody(c, &b); err != nil {
 		return err
 	}
-	return s.jobCommand(c, "throwJobError", "throwError", func(ctx context.Context, j *engine.Job) error {
+	return s.jobCommand(c, func(ctx context.Context, j *engine.Job) error {
 		return s.eng.ThrowJobError(ctx, j.ID, &engine.BPMNError{Code: b.Code, Message: b.Message, Vars: vars(b.Variables)})
 	})
 }
@@ -603,14 +556,7 @@ func (s *Server) retryIncident(c echo.Context) error {
 	if b.Retries < 0 {
 		return &engine.InvalidError{Field: "retries", Reason: "must not be negative"}
 	}
-	in, err := s.store.IncidentGet(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	err = s.command(c, "retryIncident", "retryIncident", in.InstanceID, func(ctx context.Context) error {
-		return s.eng.RetryIncident(ctx, id, b.Retries)
-	})
-	if err != nil {
+	if err := s.eng.RetryIncident(c.Request().Context(), id, b.Retries); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -205,8 +205,9 @@ func TestAPIEndToEnd(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			c := newClient(t, b.open(t))
-			s := &scenario{c: c}
+			st := b.open(t)
+			c := newClient(t, st)
+			s := &scenario{c: c, store: st}
 			for _, step := range s.steps() {
 				if !t.Run(step.name, step.fn) {
 					t.FailNow()
@@ -219,6 +220,7 @@ func TestAPIEndToEnd(t *testing.T) {
 // scenario holds what the steps of TestAPIEndToEnd pass on.
 type scenario struct {
 	c                   *client
+	store               *sqlstore.Store
 	orderDef            string
 	inst1, inst2, inst3 string
 }
@@ -510,7 +512,9 @@ func (s *scenario) steps() []struct {
 				`baton_instances_completed_total{process="order"} 2`,
 				`baton_incidents_total{process="order"} 1`,
 				`baton_incidents_total{process="fulfilment"} 1`,
-				`baton_command_duration_seconds_count{command="start"} 4`,
+				`baton_command_duration_seconds_count{command="start",outcome="ok"} 4`,
+				`baton_command_duration_seconds_count{command="cancel",outcome="error"} 1`,
+				`baton_instances_cancelled_total{process="`,
 				`baton_http_request_duration_seconds_count{method="POST",route="/api/v1/tasks/:id/complete",status="204"} 2`,
 				`go_sql_open_connections{db_name=`,
 			} {
@@ -524,8 +528,16 @@ func (s *scenario) steps() []struct {
 			want(t, a, http.StatusCreated)
 			b := c.do("POST", "/api/v1/process-definitions/key/order/start", nil, "Idempotency-Key", "k-1")
 			want(t, b, http.StatusOK)
-			if a.json(t)["id"] != b.json(t)["id"] {
-				t.Fatalf("same key, two instances: %s %s", a.body, b.body)
+			if a.json(t)["id"] != b.json(t)["id"] || b.header.Get("Idempotent-Replayed") != "true" {
+				t.Fatalf("same key, two instances or no replay header: %s %s %v", a.body, b.body, b.header)
+			}
+			// The key is stored with the instance: another node (a new
+			// engine and server on the same database) knows it too.
+			other := newClient(t, s.store)
+			r := other.do("POST", "/api/v1/process-definitions/key/order/start", nil, "Idempotency-Key", "k-1")
+			want(t, r, http.StatusOK)
+			if r.json(t)["id"] != a.json(t)["id"] {
+				t.Fatalf("another node started a second instance for key k-1: %s, first %s", r.body, a.body)
 			}
 		}},
 		{"not found", func(t *testing.T) {

@@ -1,9 +1,7 @@
 package server
 
 import (
-	"context"
 	"database/sql"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +17,7 @@ type metrics struct {
 	reg       *prometheus.Registry
 	started   *prometheus.CounterVec
 	completed *prometheus.CounterVec
+	canceled  *prometheus.CounterVec
 	incidents *prometheus.CounterVec
 	command   *prometheus.HistogramVec
 	http      *prometheus.HistogramVec
@@ -28,24 +27,27 @@ func newMetrics(db *sql.DB, dialect string) (*metrics, error) {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		started: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "baton_instances_started_total", Help: "Process instances started through the API, by process key.",
+			Name: "baton_instances_started_total", Help: "Process instances started, by process key.",
 		}, []string{"process"}),
 		completed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "baton_instances_completed_total", Help: "Process instances completed by commands of the API, by process key.",
+			Name: "baton_instances_completed_total", Help: "Process instances completed, by process key.",
+		}, []string{"process"}),
+		canceled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "baton_instances_cancelled_total", Help: "Process instances cancelled, by process key.",
 		}, []string{"process"}),
 		incidents: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "baton_incidents_total", Help: "Incidents created by commands of the API, by process key.",
+			Name: "baton_incidents_total", Help: "Incidents created, by process key.",
 		}, []string{"process"}),
 		command: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "baton_command_duration_seconds", Help: "Duration of engine commands run by the API.",
+			Name: "baton_command_duration_seconds", Help: "Duration of engine commands, transaction included, by command and outcome (ok or error).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
-		}, []string{"command"}),
+		}, []string{"command", "outcome"}),
 		http: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "baton_http_request_duration_seconds", Help: "Duration of HTTP requests by route template, method and status.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route", "method", "status"}),
 	}
-	cs := []prometheus.Collector{m.started, m.completed, m.incidents, m.command, m.http,
+	cs := []prometheus.Collector{m.started, m.completed, m.canceled, m.incidents, m.command, m.http,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})}
 	if db != nil {
 		cs = append(cs, collectors.NewDBStatsCollector(db, dialect))
@@ -62,70 +64,27 @@ func (s *Server) metricsHandler() echo.HandlerFunc {
 	return echo.WrapHandler(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{Registry: s.metrics.reg}))
 }
 
-// run runs one engine command, observing its duration as command.
-func (s *Server) run(command string, fn func() error) error {
-	start := time.Now()
-	err := fn()
-	s.metrics.command.WithLabelValues(command).Observe(time.Since(start).Seconds())
-	return err
-}
-
-// countStart counts what a start caused: the instance it returned is as
-// committed, and every incident of a new instance is the start's.
-func (s *Server) countStart(inst *engine.Instance, openIncidents int) {
-	s.metrics.started.WithLabelValues(inst.Key).Inc()
-	if inst.State == engine.InstanceCompleted {
-		s.metrics.completed.WithLabelValues(inst.Key).Inc()
+// observe records the outcome of every command the engine runs, whoever
+// asked for it: the API, a job executor, a timer.
+func (m *metrics) observe(o *engine.Outcome) {
+	outcome := "ok"
+	if o.Err != nil {
+		outcome = "error"
 	}
-	if openIncidents > 0 {
-		s.metrics.incidents.WithLabelValues(inst.Key).Add(float64(openIncidents))
-	}
-}
-
-// countCommand counts the instance completion and the incidents that the
-// command engineName (the name the engine records in history), which ran
-// between from and to, caused in instance instanceID. The history events
-// of a command carry its name, request id and time, so a command running
-// concurrently on the same instance is not counted twice.
-func (s *Server) countCommand(ctx context.Context, engineName string, instanceID int64, from, to time.Time) {
-	events, err := s.store.HistoryList(ctx, instanceID)
-	if err != nil {
-		s.log.WarnContext(ctx, "metrics: read history", "instance", instanceID, "err", err)
+	m.command.WithLabelValues(o.Command, outcome).Observe(o.Duration.Seconds())
+	if o.Err != nil {
 		return
 	}
-	rid := requestIDFromContext(ctx)
-	lo, hi := from.Truncate(time.Microsecond), to.Add(time.Microsecond)
-	key := ""
-	completed, incidents := false, 0
-	for i := range events {
-		ev := &events[i]
-		if key == "" && ev.ElementInstanceID == instanceID {
-			key = ev.ElementID // the process's own events name the process id
-		}
-		ci := ev.Command
-		if ci == nil || ci.Name != engineName || ci.RequestID != rid || ci.Time.Before(lo) || ci.Time.After(hi) {
-			continue
-		}
-		switch {
-		case ev.Type == engine.EventIncidentCreated:
-			incidents++
-		case ev.Type == engine.EventCompleted && ev.ElementInstanceID == instanceID:
-			completed = true
-		}
+	if o.Started {
+		m.started.WithLabelValues(o.Key).Inc()
 	}
-	if completed {
-		s.metrics.completed.WithLabelValues(key).Inc()
+	switch o.Ended {
+	case engine.InstanceCompleted:
+		m.completed.WithLabelValues(o.Key).Inc()
+	case engine.InstanceCanceled:
+		m.canceled.WithLabelValues(o.Key).Inc()
 	}
-	if incidents > 0 {
-		s.metrics.incidents.WithLabelValues(key).Add(float64(incidents))
+	if o.Incidents > 0 {
+		m.incidents.WithLabelValues(o.Key).Add(float64(o.Incidents))
 	}
-}
-
-// requestIDFromContext returns the request id the requestID middleware put
-// in ctx for the engine.
-type requestIDCtxKey struct{}
-
-func requestIDFromContext(ctx context.Context) string {
-	rid, _ := ctx.Value(requestIDCtxKey{}).(string)
-	return rid
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -36,8 +35,7 @@ func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(requestIDKey, rid)
 		c.Response().Header().Set(HeaderRequestID, rid)
 		req := c.Request()
-		ctx := context.WithValue(req.Context(), requestIDCtxKey{}, rid)
-		c.SetRequest(req.WithContext(engine.WithCommandInfo(ctx, "", rid)))
+		c.SetRequest(req.WithContext(engine.WithCommandInfo(req.Context(), "", rid)))
 		return next(c)
 	}
 }

@@ -45,10 +45,6 @@ import (
 // largest model the parser reads (bpmn.MaxBytesDefault, 10 MiB).
 const BodyLimitDefault = bpmn.MaxBytesDefault
 
-// IdempotencyKeysDefault is how many Idempotency-Key values a server
-// remembers by default.
-const IdempotencyKeysDefault = 10000
-
 // PageLimitMax is the largest ?limit= a list accepts.
 const PageLimitMax = 1000
 
@@ -67,9 +63,6 @@ type Config struct {
 	Logger *slog.Logger
 	// BodyLimit is the largest request body in bytes. Default BodyLimitDefault.
 	BodyLimit int64
-	// IdempotencyKeys is how many Idempotency-Key values are remembered.
-	// Default IdempotencyKeysDefault.
-	IdempotencyKeys int
 }
 
 // Server is Baton's HTTP handler. It is safe for concurrent use.
@@ -82,7 +75,6 @@ type Server struct {
 	dialect   string
 	bodyLimit int64
 	metrics   *metrics
-	idem      *idempotency
 	// routes holds the path templates of the registered routes, so
 	// metrics label unmatched requests as such instead of by raw URL.
 	routes map[string]bool
@@ -103,7 +95,6 @@ func New(cfg Config) (*Server, error) {
 		db:        cfg.DB,
 		dialect:   cfg.Dialect,
 		bodyLimit: cmp.Or(cfg.BodyLimit, BodyLimitDefault),
-		idem:      newIdempotency(cmp.Or(cfg.IdempotencyKeys, IdempotencyKeysDefault)),
 		routes:    map[string]bool{},
 	}
 	m, err := newMetrics(cfg.DB, cfg.Dialect)
@@ -111,6 +102,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
+	cfg.Engine.Observe(m.observe)
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

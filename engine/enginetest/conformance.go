@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -310,6 +311,65 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) engine.Store) {
 		}
 		if _, err := s.InstanceLive(ctx, 987654321); !errors.Is(err, engine.ErrNotFound) {
 			t.Fatalf("unknown instance: %v", err)
+		}
+	})
+
+	t.Run("StartKeyStartsOnce", func(t *testing.T) {
+		e, s := newEngine(t)
+		deploy(t, e, bpmntest.New("p").Start("s").Node("a", "userTask").Chain("s", "a"))
+		deploy(t, e, bpmntest.New("q").Start("s").Node("a", "userTask").Chain("s", "a"))
+		first, err := e.Start(ctx, &engine.StartParams{Key: "p", StartKey: "k-1", BusinessKey: "b1"})
+		must(t, err)
+		if first.Replayed || first.StartKey != "k-1" {
+			t.Fatalf("first start: replayed %v, start key %q", first.Replayed, first.StartKey)
+		}
+		again, err := e.Start(ctx, &engine.StartParams{Key: "p", StartKey: "k-1", BusinessKey: "other"})
+		must(t, err)
+		if again.ID != first.ID || !again.Replayed || again.BusinessKey != "b1" {
+			t.Fatalf("repeated start: %+v, want instance %d replayed", again, first.ID)
+		}
+		other, err := e.Start(ctx, &engine.StartParams{Key: "q", StartKey: "k-1"})
+		must(t, err)
+		if other.ID == first.ID || other.Replayed {
+			t.Fatalf("same start key of another process: %+v, want a new instance", other)
+		}
+		// Concurrent starts with one key: one instance, every caller gets it.
+		var wg sync.WaitGroup
+		ids := make([]int64, 6)
+		for i := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				inst, err := e.Start(ctx, &engine.StartParams{Key: "p", StartKey: "k-2"})
+				if err != nil {
+					t.Errorf("concurrent start %d: %v", i, err)
+					return
+				}
+				ids[i] = inst.ID
+			}()
+		}
+		wg.Wait()
+		for i, id := range ids {
+			if id != ids[0] {
+				t.Fatalf("concurrent starts with one key got instances %v (start %d differs)", ids, i)
+			}
+		}
+		list, err := s.InstanceList(ctx, &engine.InstanceListParams{Key: "p"})
+		must(t, err)
+		if len(list) != 2 {
+			t.Fatalf("process p has %d instances, want 2 (one per start key)", len(list))
+		}
+		// The store itself refuses a second instance with the same key.
+		dup := *first
+		dup.ID, dup.Revision = first.ID+1000, 1
+		err = s.Tx(ctx, func(tx engine.Store) error {
+			return tx.InstanceSave(ctx, &engine.InstanceChanges{Instance: &dup, Created: true})
+		})
+		if !errors.Is(err, engine.ErrConflict) {
+			t.Fatalf("second instance with start key k-1: %v, want ErrConflict", err)
+		}
+		if _, err := e.Start(ctx, &engine.StartParams{Key: "p", StartKey: strings.Repeat("x", engine.StartKeyMaxLen+1)}); !errors.Is(err, engine.ErrInvalid) {
+			t.Fatalf("overlong start key: %v, want ErrInvalid", err)
 		}
 	})
 

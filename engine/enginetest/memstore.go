@@ -30,9 +30,11 @@ type MemStore struct {
 	byKey       map[string][]*engine.Definition // versions in order
 	instances   map[int64]*memInstance
 	order       []int64 // instance ids in creation order
-	tasks       map[int64]*engine.UserTask
-	jobs        map[int64]*engine.Job
-	incidents   map[int64]*engine.Incident
+	// startKeys maps a process key and a start key to the instance started with them.
+	startKeys map[[2]string]int64
+	tasks     map[int64]*engine.UserTask
+	jobs      map[int64]*engine.Job
+	incidents map[int64]*engine.Incident
 	// names interns the element ids of history events; recent caches the
 	// last ones used, compared by value (cheap when they are the very
 	// strings of the model, as they are).
@@ -98,6 +100,7 @@ func NewMemStore() *MemStore {
 		defs:      map[int64]*engine.Definition{},
 		byKey:     map[string][]*engine.Definition{},
 		instances: map[int64]*memInstance{},
+		startKeys: map[[2]string]int64{},
 		tasks:     map[int64]*engine.UserTask{},
 		jobs:      map[int64]*engine.Job{},
 		incidents: map[int64]*engine.Incident{},
@@ -434,6 +437,11 @@ func (t *memTx) InstanceSave(ctx context.Context, c *engine.InstanceChanges) err
 	case !c.Created && mi.inst.Revision != c.PrevRevision:
 		return &engine.ConflictError{Reason: fmt.Sprintf("process instance %d: revision %d was read, but %d is stored", id, c.PrevRevision, mi.inst.Revision)}
 	}
+	if sk := c.Instance.StartKey; c.Created && sk != "" {
+		if other, dup := t.startKeys[[2]string{c.Instance.Key, sk}]; dup {
+			return &engine.ConflictError{Reason: fmt.Sprintf("process instance %d of %s was started with start key %q", other, c.Instance.Key, sk)}
+		}
+	}
 	if t.save == nil {
 		t.save = c
 	} else {
@@ -450,6 +458,9 @@ func (s *MemStore) apply(c *engine.InstanceChanges) {
 		mi = &memInstance{}
 		s.instances[id] = mi
 		s.order = append(s.order, id)
+		if sk := c.Instance.StartKey; sk != "" {
+			s.startKeys[[2]string{c.Instance.Key, sk}] = id
+		}
 	}
 	mi.inst = *c.Instance
 	l := mi.live
@@ -591,6 +602,17 @@ func (s *MemStore) InstanceList(ctx context.Context, p *engine.InstanceListParam
 
 func (t *memTx) InstanceList(ctx context.Context, p *engine.InstanceListParams) ([]*engine.Instance, error) {
 	var out []*engine.Instance
+	if p.StartKey != "" {
+		id, ok := t.startKeys[[2]string{p.Key, p.StartKey}]
+		if !ok {
+			return nil, nil
+		}
+		in := t.instances[id].inst
+		if (p.State == "" || in.State == p.State) && (p.BusinessKey == "" || in.BusinessKey == p.BusinessKey) {
+			out = append(out, &in)
+		}
+		return pageOf(out, p.Page, func(in *engine.Instance) engine.CursorKey { return timeKey(in.StartedAt, in.ID) }, laterTime)
+	}
 	for _, id := range t.order {
 		in := t.instances[id].inst
 		if (p.Key == "" || in.Key == p.Key) && (p.State == "" || in.State == p.State) && (p.BusinessKey == "" || in.BusinessKey == p.BusinessKey) {

@@ -81,7 +81,7 @@ func (s *Store) liveSQLite(ctx context.Context, id int64) (*engine.LiveState, in
 	rows, err := s.query(ctx, `SELECT `+instCols+`, history_seq FROM process_instances WHERE id = ?`, id)
 	inst, err := scanOne(rows, err, func(r *sql.Rows) (*engine.Instance, error) {
 		in := &engine.Instance{}
-		err := r.Scan(&in.ID, &in.DefinitionID, &in.Key, &in.Version, &in.BusinessKey, &in.State, &in.Revision,
+		err := r.Scan(&in.ID, &in.DefinitionID, &in.Key, &in.Version, &in.BusinessKey, &in.StartKey, &in.State, &in.Revision,
 			timeCol{&in.StartedAt}, timeCol{&in.EndedAt}, &seq)
 		return in, err
 	})
@@ -104,7 +104,7 @@ func (s *Store) liveSQLite(ctx context.Context, id int64) (*engine.LiveState, in
 // transaction changed the instance before the lock was granted, the locked
 // row is newer than that snapshot, which fresh tells (then the caller reads
 // again, now that the row is locked).
-const liveQuery = `SELECT p.id, p.definition_id, p.key, p.version, p.business_key, p.state, p.revision, p.started_at, p.ended_at, p.history_seq,
+const liveQuery = `SELECT p.id, p.definition_id, p.key, p.version, p.business_key, p.start_key, p.state, p.revision, p.started_at, p.ended_at, p.history_seq,
 p.xmin = (SELECT q.xmin FROM process_instances q WHERE q.id = p.id),
 (SELECT json_agg(json_build_array(id, scope_id, element_id, kind, state, phase, created_at) ORDER BY id)
 	FROM element_instances WHERE process_instance_id = p.id),
@@ -136,7 +136,7 @@ func (s *Store) livePostgres(ctx context.Context, id int64, lock bool) (*engine.
 			js    [6][]byte
 		)
 		err := s.db.Statement.ConnPool.QueryRowContext(ctx, q, id).Scan(&in.ID, &in.DefinitionID, &in.Key, &in.Version, &in.BusinessKey,
-			&in.State, &in.Revision, timeCol{&in.StartedAt}, timeCol{&in.EndedAt}, &seq, &fresh,
+			&in.StartKey, &in.State, &in.Revision, timeCol{&in.StartedAt}, timeCol{&in.EndedAt}, &seq, &fresh,
 			&js[0], &js[1], &js[2], &js[3], &js[4], &js[5])
 		if err != nil {
 			return nil, 0, notFound(err, "process instance", id, "lock process instance")
@@ -405,8 +405,8 @@ history_seq = history_seq + ?, ended_at = ? WHERE id = ? AND revision = ? RETURN
 		return translate(err, fmt.Sprintf("save process instance %d", id))
 	}
 	if c.Created {
-		w.sql(`INSERT INTO process_instances (id, definition_id, key, version, business_key, state, revision, history_seq, started_at, ended_at) VALUES `)
-		w.group(id, in.DefinitionID, in.Key, in.Version, in.BusinessKey, string(in.State), in.Revision, nh, s.tv(in.StartedAt), s.tn(in.EndedAt))
+		w.sql(`INSERT INTO process_instances (id, definition_id, key, version, business_key, start_key, state, revision, history_seq, started_at, ended_at) VALUES `)
+		w.group(id, in.DefinitionID, in.Key, in.Version, in.BusinessKey, in.StartKey, string(in.State), in.Revision, nh, s.tv(in.StartedAt), s.tn(in.EndedAt))
 	} else {
 		// The instance is locked and its revision was checked above; the
 		// condition is a second guard.

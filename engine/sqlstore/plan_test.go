@@ -31,6 +31,7 @@ var hotQueries = []struct {
 	{"latest definition", `SELECT id FROM process_definitions WHERE key = ? ORDER BY version DESC LIMIT 1`, []any{"order"}},
 	{"instances by key", `SELECT id FROM process_instances WHERE key = ? ORDER BY started_at, id LIMIT 100`, []any{"order"}},
 	{"instances by state", `SELECT id FROM process_instances WHERE state = ? ORDER BY started_at, id LIMIT 100`, []any{"active"}},
+	{"instance by start key", `SELECT id FROM process_instances WHERE key = ? AND start_key = ? AND start_key <> '' ORDER BY started_at, id LIMIT 1`, []any{"order", "k-1"}},
 	{"instances by business key", `SELECT id FROM process_instances WHERE business_key = ? ORDER BY started_at, id LIMIT 100`, []any{"b-1"}},
 	{"tasks of assignee", `SELECT id FROM user_tasks t WHERE t.assignee = ? AND t.state = ? ORDER BY t.created_at, t.id LIMIT 100`, []any{"ann", "created"}},
 	{"tasks of candidate group", `SELECT t.id FROM user_tasks t WHERE EXISTS (SELECT 1 FROM user_task_candidates c WHERE c.kind = 'group' AND c.name = ? AND c.task_id = t.id) AND t.state = ? ORDER BY t.created_at, t.id LIMIT 100`, []any{"sales", "created"}},

@@ -453,11 +453,11 @@ func (s *Store) DefinitionList(ctx context.Context, p *engine.DefinitionListPara
 
 // Instances.
 
-const instCols = `id, definition_id, key, version, business_key, state, revision, started_at, ended_at`
+const instCols = `id, definition_id, key, version, business_key, start_key, state, revision, started_at, ended_at`
 
 func scanInstance(r *sql.Rows) (*engine.Instance, error) {
 	in := &engine.Instance{}
-	err := r.Scan(&in.ID, &in.DefinitionID, &in.Key, &in.Version, &in.BusinessKey, &in.State, &in.Revision,
+	err := r.Scan(&in.ID, &in.DefinitionID, &in.Key, &in.Version, &in.BusinessKey, &in.StartKey, &in.State, &in.Revision,
 		timeCol{&in.StartedAt}, timeCol{&in.EndedAt})
 	return in, err
 }
@@ -480,6 +480,10 @@ func (s *Store) InstanceList(ctx context.Context, p *engine.InstanceListParams) 
 	}
 	if p.State != "" {
 		w.add(`state = ?`, string(p.State))
+	}
+	if p.StartKey != "" {
+		// start_key <> '' lets the planner use the partial unique index.
+		w.add(`start_key = ? AND start_key <> ''`, p.StartKey)
 	}
 	if p.BusinessKey != "" {
 		w.add(`business_key = ?`, p.BusinessKey)
