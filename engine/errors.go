@@ -101,8 +101,10 @@ func (e *BPMNError) Error() string {
 }
 
 // ErrUnavailable is returned when the store cannot be reached: the database
-// is down, restarting or refusing connections. Nothing was changed, and the
-// same call may succeed later.
+// is down, restarting or refusing connections. The same call may succeed
+// later. Usually nothing was changed; but when the connection broke while a
+// commit was under way, whether it committed is not known (a start retried
+// with the same StartKey is safe either way).
 var ErrUnavailable = errors.New("unavailable")
 
 // UnavailableError explains why the store cannot be reached.

@@ -92,6 +92,10 @@ func errorStatus(err error, requestID string) (status int, body errorInfo, inter
 		opErr       *net.OpError
 	)
 	switch {
+	case errors.Is(err, engine.ErrUnavailable):
+		// Whatever else the error says, the database could not be
+		// reached: the same request may succeed once it is back.
+		return http.StatusServiceUnavailable, errorInfo{Code: "unavailable", Message: fmt.Sprintf("the database is unavailable; try again later (request id %s)", requestID)}, true
 	case errors.As(err, &deployErr):
 		info := errorInfo{Code: "invalid_model", Message: deployErr.Error()}
 		if deployErr.Err != nil {
@@ -148,8 +152,12 @@ func errorStatus(err error, requestID string) (status int, body errorInfo, inter
 	return http.StatusInternalServerError, errorInfo{Code: "internal", Message: fmt.Sprintf("internal error (request id %s)", requestID)}, true
 }
 
+// retryAfterSeconds is the Retry-After of a 503 answer.
+const retryAfterSeconds = "1"
+
 // handleError is echo's HTTPErrorHandler: it answers err in the one error
-// shape and logs internal errors with the request id.
+// shape and logs internal errors with the request id. A 503 answer carries
+// Retry-After.
 func (s *Server) handleError(err error, c echo.Context) {
 	rid := requestIDOf(c)
 	status, info, internal := errorStatus(err, rid)
@@ -163,6 +171,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	if c.Response().Committed {
 		return
+	}
+	if status == http.StatusServiceUnavailable {
+		// What is unavailable is expected back soon: a database restart
+		// takes seconds.
+		c.Response().Header().Set("Retry-After", retryAfterSeconds)
 	}
 	if c.Request().Method == http.MethodHead {
 		err = c.NoContent(status)

@@ -43,7 +43,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"net/url"
 	"runtime"
@@ -53,7 +52,6 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
-	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -609,41 +607,6 @@ func reserveSQLite(ctx context.Context, db *gorm.DB, n int64) (int64, int64, err
 		return 0, 0, translate(err, "reserve ids")
 	}
 	return first, size, nil
-}
-
-// translate turns driver errors into the engine's: a unique violation, a
-// PostgreSQL serialization failure or deadlock into *engine.ConflictError;
-// anything else is wrapped with what was being done.
-func translate(err error, doing string) error {
-	if err == nil {
-		return nil
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch pgErr.Code {
-		case "23505", "40001", "40P01":
-			return &engine.ConflictError{Reason: fmt.Sprintf("%s: %s (SQLSTATE %s)", doing, pgErr.Message, pgErr.Code)}
-		}
-	}
-	var sqErr interface{ Code() int }
-	if errors.As(err, &sqErr) {
-		switch sqErr.Code() {
-		case 1555, 2067: // SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE
-			return &engine.ConflictError{Reason: fmt.Sprintf("%s: %v", doing, err)}
-		}
-	}
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return &engine.ConflictError{Reason: fmt.Sprintf("%s: %v", doing, err)}
-	}
-	return fmt.Errorf("%s: %w", doing, err)
-}
-
-// notFound returns a NotFoundError for err == sql.ErrNoRows, else translates err.
-func notFound(err error, what string, id any, doing string) error {
-	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, gorm.ErrRecordNotFound) {
-		return &engine.NotFoundError{What: what, ID: fmt.Sprint(id)}
-	}
-	return translate(err, doing)
 }
 
 // sqliteTime is how SQLite columns hold times: fixed width in UTC, so that
