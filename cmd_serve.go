@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -56,7 +57,22 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	logFormat := fs.String("log-format", envOr("BATON_LOG_FORMAT", "text"), "log format: text or json (env BATON_LOG_FORMAT)")
 	deploy := fs.String("deploy", "", "deploy the .bpmn files of this directory (or this one file) before serving")
 	shutdownTimeout := fs.Duration("shutdown-timeout", shutdownTimeoutDefault, "how long a shutdown waits for requests in flight")
+	defWorkers := engine.ExecutorWorkersDefault
+	if v := os.Getenv("BATON_JOB_WORKERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			fmt.Fprintf(stderr, "baton serve: BATON_JOB_WORKERS=%q: expected how many jobs run at once (0 or more)\n", v)
+			return 2
+		}
+		defWorkers = n
+	}
+	workers := fs.Int("job-workers", defWorkers, "how many jobs (timers, Go handler work) run at once; 0 runs none on this node (env BATON_JOB_WORKERS)")
+	poll := fs.Duration("job-poll", engine.ExecutorPollDefault, "how often the job executor looks for due jobs when nothing wakes it")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *workers < 0 {
+		fmt.Fprintf(stderr, "baton serve: --job-workers %d: expected 0 or more\n", *workers)
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -108,6 +124,20 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		printStartHint(stdout, url, deployed)
 	}
 
+	jobsDone := make(chan struct{})
+	jctx, stopJobs := context.WithCancel(context.Background())
+	defer stopJobs()
+	if *workers > 0 {
+		x := eng.NewExecutor(engine.ExecutorConfig{Workers: *workers, Poll: *poll, Logger: log})
+		log.Info("job executor running", "owner", x.Owner(), "workers", *workers, "poll", *poll)
+		go func() {
+			defer close(jobsDone)
+			x.Run(jctx)
+		}()
+	} else {
+		close(jobsDone)
+	}
+
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
@@ -121,8 +151,15 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	log.Info("shutting down: finishing requests in flight", "timeout", *shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
 	defer cancel()
+	stopJobs() // jobs running finish; no new one starts
 	if err := hs.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "err", err)
+		return 1
+	}
+	select {
+	case <-jobsDone:
+	case <-sctx.Done():
+		log.Error("shutdown: jobs still running after the timeout")
 		return 1
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {

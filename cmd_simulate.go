@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sosodev/duration"
+
 	"github.com/batonbpm/baton/bpmn"
 	"github.com/batonbpm/baton/engine"
 	"github.com/batonbpm/baton/engine/enginetest"
@@ -48,9 +50,79 @@ func decodeVars(js string) (engine.Vars, error) {
 	return vs, nil
 }
 
+// simEvent is an event given on the command line: a message, a signal or
+// a move of the virtual clock, applied in the order given once the
+// instance waits.
+type simEvent struct {
+	kind    string // "message", "signal" or "advance"
+	name    string
+	vars    engine.Vars
+	advance time.Duration
+	flag    string // as given, for messages
+}
+
+// simEvents collects --message, --signal and --advance in command-line order.
+type simEvents struct {
+	list *[]simEvent
+	kind string
+}
+
+func (e simEvents) String() string { return "" }
+
+func (e simEvents) Set(s string) error {
+	ev := simEvent{kind: e.kind, flag: s}
+	switch e.kind {
+	case "message":
+		name, js, _ := strings.Cut(s, "=")
+		if name == "" {
+			return fmt.Errorf("want NAME or NAME=JSON, got %q", s)
+		}
+		vs, err := decodeVars(js)
+		if err != nil {
+			return fmt.Errorf("variables of message %s: %w", name, err)
+		}
+		ev.name, ev.vars = name, vs
+	case "signal":
+		if s == "" {
+			return errors.New("want a signal name")
+		}
+		ev.name = s
+	case "advance":
+		d, err := duration.Parse(s)
+		if err != nil || d.Years != 0 || d.Months != 0 || d.ToTimeDuration() <= 0 {
+			return fmt.Errorf("want a positive ISO 8601 duration such as PT1H or P2D, got %q", s)
+		}
+		ev.advance = d.ToTimeDuration()
+	}
+	*e.list = append(*e.list, ev)
+	return nil
+}
+
+// held collects --hold ELEMENT flags.
+type held map[string]bool
+
+func (h held) String() string { return "" }
+
+func (h held) Set(s string) error {
+	if s == "" {
+		return errors.New("want an element id")
+	}
+	h[s] = true
+	return nil
+}
+
 // simulateStepsMax bounds the tasks a simulation completes, so a model that
 // loops for ever stops.
 const simulateStepsMax = 10000
+
+// simulateEpoch is when simulated time starts: a fixed instant, so that a
+// simulation prints the same path every time.
+var simulateEpoch = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
+// virtualClock is the simulation's time, moved by --advance and by timers.
+type virtualClock struct{ now time.Time }
+
+func (c *virtualClock) Now() time.Time { return c.now }
 
 func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
@@ -59,7 +131,13 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	varsJSON := fs.String("vars", "", "start variables as a JSON object")
 	done := completions{}
 	fs.Var(done, "complete", "ELEMENT=JSON: variables to complete a user or service task with (repeatable)")
-	flags, files := splitArgs(args, map[string]bool{"process": true, "vars": true, "complete": true})
+	hold := held{}
+	fs.Var(hold, "hold", "ELEMENT: leave this task waiting instead of completing it, so that the events given after it can reach it (repeatable)")
+	var events []simEvent
+	fs.Var(simEvents{&events, "message"}, "message", "NAME[=JSON]: send a message (with variables) to the instance once it waits (repeatable, in order)")
+	fs.Var(simEvents{&events, "signal"}, "signal", "NAME: broadcast a signal once the instance waits (repeatable, in order)")
+	fs.Var(simEvents{&events, "advance"}, "advance", "DURATION: move the virtual clock forward (ISO 8601, e.g. PT1H) once the instance waits, firing the timers due (repeatable, in order)")
+	flags, files := splitArgs(args, map[string]bool{"process": true, "vars": true, "complete": true, "hold": true, "message": true, "signal": true, "advance": true})
 	if err := fs.Parse(flags); err != nil {
 		return 2
 	}
@@ -90,7 +168,8 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 
 	ctx := context.Background()
 	store := enginetest.NewMemStore()
-	e := engine.New(store, engine.Config{})
+	clk := &virtualClock{now: simulateEpoch}
+	e := engine.New(store, engine.Config{NowFunc: clk.Now})
 	if _, err := e.Deploy(ctx, &engine.DeployParams{Resources: []engine.Resource{{Name: filepath.Base(files[0]), Data: data}}}); err != nil {
 		fmt.Fprintf(stderr, "baton simulate: %v\n", err)
 		return 2
@@ -100,7 +179,9 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "baton simulate: start %s: %v\n", key, err)
 		return 2
 	}
-	outcome, err := drive(ctx, e, store, inst.ID, done)
+	sim := &simulation{e: e, s: store, x: e.NewExecutor(engine.ExecutorConfig{Owner: "simulate"}), clk: clk, id: inst.ID,
+		done: done, hold: hold, events: events}
+	outcome, err := sim.drive(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "baton simulate: %v\n", err)
 		return 2
@@ -139,12 +220,29 @@ func pickProcess(d *bpmn.Definitions, id string) (string, error) {
 	return "", fmt.Errorf("several executable processes (%s): choose one with --process", strings.Join(ids, ", "))
 }
 
-// drive completes open user tasks and active jobs until the instance ends,
-// or nothing is left to complete. It returns "" when the instance completed,
-// else a sentence saying where it waits or what incident stopped it.
-func drive(ctx context.Context, e *engine.Engine, s engine.Store, id int64, done completions) (string, error) {
+// simulation runs one instance on a virtual clock.
+type simulation struct {
+	e      *engine.Engine
+	s      engine.Store
+	x      *engine.Executor
+	clk    *virtualClock
+	id     int64
+	done   completions
+	hold   held
+	events []simEvent
+}
+
+// drive completes open user tasks and worker jobs (except held ones) until
+// the instance waits; then it applies the next event given, or, without
+// one, moves the clock to the next timer. It returns "" when the instance
+// completed, else a sentence saying where it waits or what incident
+// stopped it.
+func (sim *simulation) drive(ctx context.Context) (string, error) {
 	for range simulateStepsMax {
-		st, err := s.InstanceLive(ctx, id)
+		if _, err := sim.x.RunDue(ctx); err != nil {
+			return "", err
+		}
+		st, err := sim.s.InstanceLive(ctx, sim.id)
 		if err != nil {
 			return "", err
 		}
@@ -158,28 +256,93 @@ func drive(ctx context.Context, e *engine.Engine, s engine.Store, id int64, done
 			}
 			return "instance has an incident: " + strings.Join(msgs, "; "), nil
 		}
-		switch {
-		case len(st.UserTasks) > 0:
-			t := st.UserTasks[0]
-			if err := e.CompleteUserTask(ctx, t.ID, done[t.ElementID]); err != nil {
-				return "", fmt.Errorf("complete user task %s: %w", t.ElementID, err)
+		if acted, err := sim.completeOne(ctx, st); acted || err != nil {
+			if err != nil {
+				return "", err
 			}
-		case len(st.Jobs) > 0:
-			j := st.Jobs[0]
-			if err := e.CompleteJob(ctx, j.ID, done[j.ElementID]); err != nil {
-				return "", fmt.Errorf("complete service task %s: %w", j.ElementID, err)
+			continue
+		}
+		if len(sim.events) > 0 {
+			ev := sim.events[0]
+			sim.events = sim.events[1:]
+			if err := sim.apply(ctx, st, ev); err != nil {
+				return err.Error(), nil // the path so far is printed, then why it stopped
 			}
-		default:
-			var waiting []string
-			for _, ei := range st.ElementInstances {
-				if ei.ID != id {
-					waiting = append(waiting, ei.ElementID+" ("+string(ei.Kind)+")")
-				}
+			continue
+		}
+		if next := nextTimer(st); !next.IsZero() && len(sim.hold) == 0 {
+			sim.clk.now = next
+			continue
+		}
+		var waiting []string
+		for _, ei := range st.ElementInstances {
+			if ei.ID != sim.id {
+				waiting = append(waiting, ei.ElementID+" ("+string(ei.Kind)+")")
 			}
-			return "instance waits at " + strings.Join(waiting, ", "), nil
+		}
+		return "instance waits at " + strings.Join(waiting, ", "), nil
+	}
+	return fmt.Sprintf("stopped after %d steps: the model may loop for ever", simulateStepsMax), nil
+}
+
+// completeOne completes one open user task or worker job that is not held.
+func (sim *simulation) completeOne(ctx context.Context, st *engine.LiveState) (bool, error) {
+	for _, t := range st.UserTasks {
+		if sim.hold[t.ElementID] {
+			continue
+		}
+		if err := sim.e.CompleteUserTask(ctx, t.ID, sim.done[t.ElementID]); err != nil {
+			return false, fmt.Errorf("complete user task %s: %w", t.ElementID, err)
+		}
+		return true, nil
+	}
+	for _, j := range st.Jobs {
+		if j.Kind != engine.JobWork || j.State != engine.JobActive || sim.hold[j.ElementID] {
+			continue
+		}
+		if err := sim.e.CompleteJob(ctx, j.ID, sim.done[j.ElementID]); err != nil {
+			return false, fmt.Errorf("complete service task %s: %w", j.ElementID, err)
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// apply applies one event given on the command line.
+func (sim *simulation) apply(ctx context.Context, st *engine.LiveState, ev simEvent) error {
+	switch ev.kind {
+	case "advance":
+		sim.clk.now = sim.clk.now.Add(ev.advance)
+	case "signal":
+		if _, err := sim.e.BroadcastSignal(ctx, ev.name, nil); err != nil {
+			return fmt.Errorf("--signal %s: %w", ev.name, err)
+		}
+	case "message":
+		// The message goes to this instance: with the correlation key of
+		// its subscription.
+		key := ""
+		for _, sub := range st.Subscriptions {
+			if sub.Kind == engine.SubscribeMessage && sub.Name == ev.name {
+				key = sub.CorrelationKey
+				break
+			}
+		}
+		if _, err := sim.e.CorrelateMessage(ctx, &engine.MessageParams{Name: ev.name, CorrelationKey: key, Vars: ev.vars}); err != nil {
+			return fmt.Errorf("--message %s: %w", ev.flag, err)
 		}
 	}
-	return fmt.Sprintf("stopped after completing %d tasks: the model may loop for ever", simulateStepsMax), nil
+	return nil
+}
+
+// nextTimer returns when the instance's earliest timer is due, or zero.
+func nextTimer(st *engine.LiveState) time.Time {
+	var next time.Time
+	for _, j := range st.Jobs {
+		if j.Kind == engine.JobTimer && j.State == engine.JobActive && (next.IsZero() || j.DueAt.Before(next)) {
+			next = j.DueAt
+		}
+	}
+	return next
 }
 
 // pathLine is one JSON line of the simulated path.
@@ -197,15 +360,32 @@ func printRun(ctx context.Context, w io.Writer, s engine.Store, d *bpmn.Definiti
 		return err
 	}
 	enc := json.NewEncoder(w)
+	// The first instance of a looping activity is its body; the others,
+	// until the body ends, are its inner instances.
+	bodies := map[string]int64{}
 	for _, ev := range hist {
 		switch ev.Type {
-		case engine.EventActivated, engine.EventCompleted, engine.EventTerminated, engine.EventIncidentCreated:
+		case engine.EventActivated, engine.EventCompleted, engine.EventTerminated, engine.EventIncidentCreated,
+			engine.EventTimerFired, engine.EventMessageCorrelated, engine.EventSignalReceived:
 		default:
 			continue
 		}
 		kind := "process"
 		if n := d.Node(ev.ElementID); n != nil {
 			kind = string(n.Kind)
+			if n.Loop != nil {
+				body, open := bodies[n.ID]
+				switch {
+				case !open && ev.Type == engine.EventActivated:
+					bodies[n.ID] = ev.ElementInstanceID
+					kind = string(engine.KindMultiInstanceBody)
+				case open && body == ev.ElementInstanceID:
+					kind = string(engine.KindMultiInstanceBody)
+					if ev.Type == engine.EventCompleted || ev.Type == engine.EventTerminated {
+						delete(bodies, n.ID)
+					}
+				}
+			}
 		}
 		if err := enc.Encode(pathLine{Element: ev.ElementID, Kind: kind, State: ev.Type.String(), Detail: ev.Detail}); err != nil {
 			return err

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/batonbpm/baton/bpmn"
 )
@@ -37,6 +38,8 @@ var behaviors = map[bpmn.Kind]behavior{
 	bpmn.KindParallelGateway:        parallelGateway{},
 	bpmn.KindInclusiveGateway:       inclusiveGateway{},
 	bpmn.KindSubProcess:             subProcess{},
+	bpmn.KindEventSubProcess:        eventSubProcess{},
+	bpmn.KindBoundaryEvent:          boundaryEvent{},
 }
 
 // behaviorOf returns the behaviour of n, or one that raises an incident when
@@ -48,6 +51,15 @@ func behaviorOf(n *bpmn.FlowNode) behavior {
 	return behaviors[n.Kind]
 }
 
+// executedEvents are the event definitions the engine executes, by event kind.
+var executedEvents = map[bpmn.Kind][]bpmn.EventKind{
+	bpmn.KindStartEvent:             {bpmn.EventNone, bpmn.EventTimer, bpmn.EventMessage, bpmn.EventSignal, bpmn.EventError, bpmn.EventEscalation},
+	bpmn.KindBoundaryEvent:          {bpmn.EventTimer, bpmn.EventMessage, bpmn.EventSignal, bpmn.EventError, bpmn.EventEscalation},
+	bpmn.KindEndEvent:               {bpmn.EventNone, bpmn.EventTerminate, bpmn.EventMessage, bpmn.EventSignal, bpmn.EventError, bpmn.EventEscalation},
+	bpmn.KindIntermediateThrowEvent: {bpmn.EventNone, bpmn.EventLink, bpmn.EventMessage, bpmn.EventSignal, bpmn.EventEscalation},
+	bpmn.KindIntermediateCatchEvent: {bpmn.EventLink, bpmn.EventTimer, bpmn.EventMessage, bpmn.EventSignal},
+}
+
 // Unsupported tells why the engine cannot execute n yet, or "" when it can.
 // Deploying such a model gives a warning; reaching the element at run time
 // raises an incident naming the reason, never a silent wrong path.
@@ -56,27 +68,30 @@ func Unsupported(n *bpmn.FlowNode) string {
 		return fmt.Sprintf("%s elements are not executed yet", n.Kind)
 	}
 	if n.Loop != nil {
-		if n.Loop.MultiInstance {
-			return "multi-instance activities are not executed yet"
+		if why := loopUnsupported(n.Loop); why != "" {
+			return why
 		}
-		return "standard loops are not executed yet"
 	}
 	ek := n.EventKind()
 	switch n.Kind {
 	case bpmn.KindStartEvent:
-		if ek != bpmn.EventNone {
+		if !slices.Contains(executedEvents[n.Kind], ek) {
 			return fmt.Sprintf("%s start events are not executed yet", ek)
 		}
+	case bpmn.KindBoundaryEvent:
+		if !slices.Contains(executedEvents[n.Kind], ek) {
+			return fmt.Sprintf("%s boundary events are not executed yet", ek)
+		}
 	case bpmn.KindEndEvent:
-		if ek != bpmn.EventNone && ek != bpmn.EventTerminate {
+		if !slices.Contains(executedEvents[n.Kind], ek) {
 			return fmt.Sprintf("%s end events are not executed yet", ek)
 		}
 	case bpmn.KindIntermediateThrowEvent, bpmn.KindIntermediateCatchEvent:
-		if ek != bpmn.EventNone && ek != bpmn.EventLink {
-			return fmt.Sprintf("%s intermediate events are not executed yet", ek)
-		}
 		if n.Kind == bpmn.KindIntermediateCatchEvent && ek == bpmn.EventNone {
 			return "an intermediate catch event needs an event definition"
+		}
+		if !slices.Contains(executedEvents[n.Kind], ek) {
+			return fmt.Sprintf("%s intermediate events are not executed yet", ek)
 		}
 	case bpmn.KindBusinessRuleTask:
 		if n.Task != nil && n.Task.Topic == nil && n.Task.DecisionRef != "" {
@@ -103,9 +118,17 @@ func Check(d *bpmn.Definitions) []bpmn.Problem {
 		for _, n := range c.Nodes {
 			switch {
 			case n.Kind == bpmn.KindBoundaryEvent:
-				warn(n, "boundary events are not executed yet: the event will never fire")
+				if why := Unsupported(n); why != "" {
+					warn(n, why+": the event will never fire")
+				}
 			case n.Kind == bpmn.KindEventSubProcess:
-				warn(n, "event sub-processes are not executed yet: it will never start")
+				for _, s := range n.Children.Nodes {
+					if s.Kind == bpmn.KindStartEvent {
+						if why := Unsupported(s); why != "" {
+							warn(s, why+": the event sub-process will never start")
+						}
+					}
+				}
 			case n.IsForCompensation:
 				warn(n, "compensation handlers are not executed yet")
 			default:
@@ -160,6 +183,9 @@ func (passThrough) terminate(c *cmd, ei *ElementInstance) error { return nil }
 // condition holds; the default flow only when no other is taken. When the
 // node has outgoing flows and none is selected, that is an incident.
 func (c *cmd) outgoing(ei *ElementInstance) ([]*bpmn.SequenceFlow, error) {
+	if isLoopInner(ei) {
+		return nil, nil // it goes back to its body, which takes the flows
+	}
 	n := ei.node
 	plain := n.Default == nil
 	for _, f := range n.Outgoing {

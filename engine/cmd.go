@@ -25,12 +25,17 @@ type stepKind uint8
 const (
 	stepActivate stepKind = iota + 1
 	stepComplete
+	// stepTrigger delivers a buffered message to a subscription opened in
+	// the command.
+	stepTrigger
 )
 
 // step is one unit of work of a command's queue.
 type step struct {
 	kind stepKind
 	ei   *ElementInstance
+	sub  *Subscription
+	vars Vars
 }
 
 // cmd is one command in progress: the instance state it loaded, the changes
@@ -59,6 +64,7 @@ type cmd struct {
 	jobs      []*Job
 	incidents []*Incident
 	joins     []*JoinToken
+	subs      []*Subscription
 	history   []HistoryEvent
 
 	queue []step
@@ -76,6 +82,8 @@ type cmd struct {
 	handed      Job
 	handedScope int64
 	handedVars  func() Vars
+	// firstDue is the earliest due time of the jobs the command scheduled.
+	firstDue time.Time
 	// idNext and idEnd are the ids the command reserved and has not used.
 	idNext, idEnd int64
 	// varGen counts variable writes; visible caches the variables of
@@ -122,6 +130,7 @@ func (c *cmd) release() {
 	c.e, c.ctx, c.tx, c.info, c.m, c.inst = nil, nil, nil, nil, nil, nil
 	c.created, c.prevRev, c.prevState = false, 0, ""
 	c.idNext, c.idEnd = 0, 0
+	c.firstDue = time.Time{}
 	c.lookup = scopeVars{}
 	c.handed = Job{}
 	c.varGen, c.visScope, c.visGen, c.visVars = 0, 0, 0, nil
@@ -140,6 +149,7 @@ func (c *cmd) release() {
 	c.jobs = clearSlice(c.jobs)
 	c.incidents = clearSlice(c.incidents)
 	c.joins = clearSlice(c.joins)
+	c.subs = clearSlice(c.subs)
 	c.history = clearSlice(c.history)
 	c.queue = clearSlice(c.queue)
 	c.joinsToTry = clearSlice(c.joinsToTry)
@@ -151,6 +161,7 @@ func (c *cmd) release() {
 	ch.Jobs = clearSlice(ch.Jobs)
 	ch.Incidents = clearSlice(ch.Incidents)
 	ch.JoinTokens = clearSlice(ch.JoinTokens)
+	ch.Subscriptions = clearSlice(ch.Subscriptions)
 	ch.History = nil
 	cmdPool.Put(c)
 }
@@ -196,6 +207,10 @@ func (c *cmd) load(st *LiveState) error {
 		}
 	}
 	c.vars, c.tasks, c.jobs, c.incidents, c.joins = st.Variables, st.UserTasks, st.Jobs, st.Incidents, st.JoinTokens
+	c.subs = st.Subscriptions
+	for _, sub := range c.subs {
+		sub.dirty = false
+	}
 	// Rows read are clean: only what this command changes is saved.
 	for _, v := range c.vars {
 		v.dirty = false
@@ -258,6 +273,11 @@ func (c *cmd) save() error {
 	for _, jt := range c.joins {
 		if jt.dirty {
 			ch.JoinTokens = append(ch.JoinTokens, jt)
+		}
+	}
+	for _, sub := range c.subs {
+		if sub.dirty {
+			ch.Subscriptions = append(ch.Subscriptions, sub)
 		}
 	}
 	if err := c.tx.InstanceSave(c.ctx, ch); err != nil {
@@ -338,6 +358,9 @@ func (c *cmd) transition(ei *ElementInstance, to ElementState) error {
 			c.eis = slices.Delete(c.eis, i, i+1)
 		}
 		c.ended = append(c.ended, ei)
+		if len(c.jobs) > 0 || len(c.subs) > 0 {
+			c.unsubscribe(ei)
+		}
 	}
 	if t, ok := stateEvent(to); ok {
 		c.record(ei, t, "")
@@ -362,7 +385,7 @@ func (c *cmd) activate(n *bpmn.FlowNode, scope *ElementInstance) (*ElementInstan
 		return nil, err
 	}
 	ei := c.newEI()
-	*ei = ElementInstance{ID: id, InstanceID: c.inst.ID, ScopeID: scope.ID, ElementID: n.ID, Kind: n.Kind,
+	*ei = ElementInstance{ID: id, InstanceID: c.inst.ID, ScopeID: scope.ID, ElementID: n.ID, Kind: instanceKind(n),
 		State: ElementActivating, CreatedAt: c.now, node: n, dirty: true, fresh: true}
 	c.eis = append(c.eis, ei)
 	c.queue = append(c.queue, step{kind: stepActivate, ei: ei})
@@ -426,6 +449,8 @@ func (c *cmd) drain() error {
 		case stepComplete:
 			phase = phaseComplete
 			err = c.runComplete(st.ei)
+		case stepTrigger:
+			err = c.triggerSubscription(st.sub, st.vars)
 		}
 		if err != nil {
 			var inc *IncidentError
@@ -452,8 +477,13 @@ func (c *cmd) runActivate(ei *ElementInstance) error {
 		if err := c.transition(ei, ElementActivated); err != nil {
 			return err
 		}
+		if ei.node != nil && len(ei.node.Boundaries) > 0 && !c.isInner(ei) {
+			if err := c.subscribeBoundaries(ei); err != nil {
+				return err
+			}
+		}
 	}
-	return c.m.behavior(ei.node).activate(c, ei)
+	return c.behaviorFor(ei).activate(c, ei)
 }
 
 func (c *cmd) runComplete(ei *ElementInstance) error {
@@ -469,7 +499,7 @@ func (c *cmd) runComplete(ei *ElementInstance) error {
 	if ei.Kind == kindProcess {
 		return c.finishProcess(ei)
 	}
-	return c.m.behavior(ei.node).complete(c, ei)
+	return c.behaviorFor(ei).complete(c, ei)
 }
 
 // raise stores an incident on ei: the element stops in its phase until the
@@ -493,6 +523,13 @@ func (c *cmd) raise(ei *ElementInstance, phase string, inc *IncidentError, jobID
 func (c *cmd) leave(ei *ElementInstance, flows []*bpmn.SequenceFlow) error {
 	if err := c.applyOutputs(ei); err != nil {
 		return err
+	}
+	if isLoopInner(ei) {
+		// An inner instance of a loop goes back to its body, on no flow.
+		if err := c.innerDone(ei); err != nil {
+			return err
+		}
+		flows = nil
 	}
 	if err := c.transition(ei, ElementCompleted); err != nil {
 		return err
@@ -653,7 +690,7 @@ func (c *cmd) terminate(ei *ElementInstance) error {
 		return err
 	}
 	if ei.node != nil {
-		if err := c.m.behavior(ei.node).terminate(c, ei); err != nil {
+		if err := c.behaviorFor(ei).terminate(c, ei); err != nil {
 			return err
 		}
 	}

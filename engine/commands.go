@@ -52,32 +52,7 @@ func (e *Engine) Start(ctx context.Context, p *StartParams) (*Instance, error) {
 	}
 	var inst *Instance
 	err = e.command(ctx, "start", m, func(c *cmd) error {
-		id, err := c.newID()
-		if err != nil {
-			return err
-		}
-		c.inst = &Instance{ID: id, DefinitionID: def.ID, Key: def.Key, Version: def.Version, BusinessKey: p.BusinessKey,
-			StartKey: p.StartKey, State: InstanceActive, StartedAt: c.now}
-		c.created = true
-		proc := c.newEI()
-		*proc = ElementInstance{ID: id, InstanceID: id, ElementID: def.Key, Kind: kindProcess, State: ElementActivating, CreatedAt: c.now, dirty: true, fresh: true}
-		c.eis = append(c.eis, proc)
-		if err := c.transition(proc, ElementActivated); err != nil {
-			return err
-		}
-		if err := c.setVars(id, p.Vars, false); err != nil {
-			return err
-		}
-		if h := start.Human; h != nil && h.Initiator != "" && c.info.Actor != "" {
-			c.setLocal(id, h.Initiator, c.info.Actor)
-		}
-		if _, err := c.activate(start, proc); err != nil {
-			return err
-		}
-		if err := c.drain(); err != nil {
-			return err
-		}
-		if err := c.save(); err != nil {
+		if err := c.begin(start, p.Vars, p.BusinessKey, p.StartKey); err != nil {
 			return err
 		}
 		inst = c.inst
@@ -93,6 +68,47 @@ func (e *Engine) Start(ctx context.Context, p *StartParams) (*Instance, error) {
 		return nil, err
 	}
 	return inst, nil
+}
+
+// begin creates the instance of the command's model with variables vs and
+// runs it from start event start until every token waits, then saves it.
+func (c *cmd) begin(start *bpmn.FlowNode, vs Vars, businessKey, startKey string) error {
+	def := c.m.def
+	id, err := c.newID()
+	if err != nil {
+		return err
+	}
+	c.inst = &Instance{ID: id, DefinitionID: def.ID, Key: def.Key, Version: def.Version, BusinessKey: businessKey,
+		StartKey: startKey, State: InstanceActive, StartedAt: c.now}
+	c.created = true
+	proc := c.newEI()
+	*proc = ElementInstance{ID: id, InstanceID: id, ElementID: def.Key, Kind: kindProcess, State: ElementActivating, CreatedAt: c.now, dirty: true, fresh: true}
+	c.eis = append(c.eis, proc)
+	if err := c.transition(proc, ElementActivated); err != nil {
+		return err
+	}
+	if err := c.setVars(id, vs, false); err != nil {
+		return err
+	}
+	if h := start.Human; h != nil && h.Initiator != "" && c.info.Actor != "" {
+		c.setLocal(id, h.Initiator, c.info.Actor)
+	}
+	if err := c.subscribeEventSubProcesses(proc, &c.m.proc.Container); err != nil {
+		var inc *IncidentError
+		if !errors.As(err, &inc) {
+			return err
+		}
+		if err := c.raise(proc, phaseActivate, inc, 0); err != nil {
+			return err
+		}
+	}
+	if _, err := c.activate(start, proc); err != nil {
+		return err
+	}
+	if err := c.drain(); err != nil {
+		return err
+	}
+	return c.save()
 }
 
 // startedBefore returns the instance of process key started with startKey,
@@ -207,6 +223,9 @@ func (e *Engine) jobCommand(ctx context.Context, name string, jobID int64, fn fu
 		if job == nil || job.State != JobActive {
 			return &ConflictError{Reason: fmt.Sprintf("job %d is %s", jobID, j.State)}
 		}
+		if job.Kind != JobWork {
+			return &ConflictError{Reason: fmt.Sprintf("job %d is a %s, which the engine runs itself; only work is completed, failed or thrown by workers", jobID, job.Kind)}
+		}
 		ei := c.eiByID(job.ElementInstanceID)
 		if ei == nil || ei.State != ElementActivated {
 			return &ConflictError{Reason: fmt.Sprintf("job %d: its element is not waiting", jobID)}
@@ -232,6 +251,9 @@ type FailJobParams struct {
 	Message, Details string
 	// Retries is how many attempts are left; at 0 the job becomes an incident.
 	Retries int
+	// RetryIn is how long the next attempt waits (Camunda's retryTimeout);
+	// 0 makes it due at once.
+	RetryIn time.Duration
 }
 
 // FailJob records a failed attempt of a job. With no retries left the job
@@ -241,7 +263,7 @@ func (e *Engine) FailJob(ctx context.Context, jobID int64, p *FailJobParams) err
 		return &InvalidError{Field: "retries", Reason: "must not be negative"}
 	}
 	return e.jobCommand(ctx, "failJob", jobID, func(c *cmd, ei *ElementInstance, j *Job) error {
-		_, err := c.jobFailed(ei, j, p.Message, p.Details, p.Retries)
+		_, err := c.jobFailed(ei, j, p.Message, p.Details, p.Retries, max(p.RetryIn, 0))
 		return err
 	})
 }

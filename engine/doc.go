@@ -42,6 +42,21 @@
 // token ends completes: a sub-process leaves on its outgoing flows, the
 // process instance completes.
 //
+// # Loops and multi-instance
+//
+// An activity with loop characteristics runs as a body element instance
+// (Kind KindMultiInstanceBody, the activity's ElementID, in the activity's
+// scope), whose children are the inner instances, one per iteration, with
+// the activity's own Kind. The body is the activity for its scope: it
+// leaves on the outgoing flows and boundary events attach to it; inner
+// instances take no flows. A parallel multi-instance body creates every
+// inner instance at once, a sequential one and a standard loop one after
+// the other. Each inner instance has its loopCounter (from 1) and input
+// element as local variables and gets the activity's input and output
+// mappings; the body keeps nrOfInstances, nrOfActiveInstances,
+// nrOfCompletedInstances and the output collection, which reaches the
+// enclosing scope when the body completes. See multiinstance.go.
+//
 // # Variables
 //
 // Variables live in scopes: the process instance, sub-processes, and

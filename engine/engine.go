@@ -32,6 +32,9 @@ type Config struct {
 	Parse bpmn.Options
 	// JobRetries is the number of attempts of a job when the model gives none. Default 3.
 	JobRetries int
+	// RetryBackoff is the wait before the first retry of a failed job when
+	// the model gives no retry cycle. Default RetryBackoffDefault.
+	RetryBackoff time.Duration
 }
 
 // IDBlockSizeDefault is the default Config.IDBlockSize.
@@ -52,6 +55,11 @@ type Engine struct {
 	// observers are replaced under handlersMu like handlers.
 	observers atomic.Pointer[[]Observer]
 
+	// wake and due tell executors that a command scheduled a job (see nudge).
+	wake  chan struct{}
+	dueMu sync.Mutex
+	due   time.Time
+
 	models sync.Map // definition id → *model
 
 	idMu   sync.Mutex
@@ -66,7 +74,7 @@ func New(store Store, cfg Config) *Engine {
 	}
 	cfg.IDBlockSize = cmp.Or(cfg.IDBlockSize, IDBlockSizeDefault)
 	cfg.JobRetries = cmp.Or(cfg.JobRetries, JobRetriesDefault)
-	e := &Engine{store: store, cfg: cfg}
+	e := &Engine{store: store, cfg: cfg, wake: make(chan struct{}, 1)}
 	e.handlers.Store(&map[string]HandlerFunc{})
 	e.observers.Store(&[]Observer{})
 	return e
@@ -199,6 +207,8 @@ func (e *Engine) deploy(ctx context.Context, p *DeployParams) (*Deployment, erro
 		now := e.cfg.NowFunc()
 		dep.CreatedAt = now
 		var fresh, existing []*Definition
+		var freshProcs []*bpmn.Process
+		var replaced []int64 // the definitions fresh ones succeed
 		for _, ps := range all {
 			for _, pr := range ps.procs {
 				latest, err := tx.DefinitionLatest(ctx, pr.ID)
@@ -215,9 +225,11 @@ func (e *Engine) deploy(ctx context.Context, p *DeployParams) (*Deployment, erro
 				version := 1
 				if latest != nil {
 					version = latest.Version + 1
+					replaced = append(replaced, latest.ID)
 				}
 				fresh = append(fresh, &Definition{Key: pr.ID, Version: version, Name: pr.Name, Checksum: ps.sum,
 					ResourceName: ps.res.Name, XML: ps.res.Data, CreatedAt: now})
+				freshProcs = append(freshProcs, pr)
 			}
 		}
 		if len(fresh) == 0 {
@@ -231,7 +243,7 @@ func (e *Engine) deploy(ctx context.Context, p *DeployParams) (*Deployment, erro
 			return fmt.Errorf("create deployment: %w", err)
 		}
 		dep.ID = d.ID
-		return nil
+		return e.moveStartEvents(ctx, tx, now, replaced, fresh, freshProcs)
 	})
 	if err != nil {
 		return nil, err
@@ -247,6 +259,65 @@ func (e *Engine) deploy(ctx context.Context, p *DeployParams) (*Deployment, erro
 		}
 	}
 	return dep, nil
+}
+
+// moveStartEvents cancels the timer start events' jobs and closes the
+// message and signal start events' subscriptions of the definitions
+// replaced, and opens those of the fresh ones (procs[i] is fresh[i]'s
+// process): start events that wait belong to the latest version.
+func (e *Engine) moveStartEvents(ctx context.Context, tx Store, now time.Time, replaced []int64, fresh []*Definition, procs []*bpmn.Process) error {
+	var jobs []*Job
+	var subs []*Subscription
+	for _, id := range replaced {
+		old, err := tx.JobList(ctx, &JobListParams{DefinitionID: id, State: JobActive, Page: Page{Limit: 1000}})
+		if err != nil {
+			return err
+		}
+		oldSubs, err := tx.SubscriptionFind(ctx, &SubscriptionFindParams{DefinitionID: id})
+		if err != nil {
+			return err
+		}
+		for _, sub := range oldSubs {
+			sub.Closed = true
+			subs = append(subs, sub)
+		}
+		for _, j := range old {
+			j.State, j.LeaseOwner, j.LeaseUntil = JobCanceled, "", time.Time{}
+			jobs = append(jobs, j)
+		}
+	}
+	newID := func() (int64, error) {
+		id, _, err := e.newIDs(ctx, 1)
+		return id, err
+	}
+	for i, def := range fresh {
+		js, err := scheduleStartTimers(def, procs[i], now, newID)
+		if err != nil {
+			return &DeployError{Resource: def.ResourceName, Problems: []bpmn.Problem{{Severity: bpmn.SeverityError, ElementID: fieldOf(err), Kind: string(bpmn.KindStartEvent), Message: err.Error()}}}
+		}
+		jobs = append(jobs, js...)
+		for _, j := range js {
+			e.nudge(j.DueAt)
+		}
+		ss, err := startSubscriptions(def, procs[i], now, newID)
+		if err != nil {
+			return err
+		}
+		subs = append(subs, ss...)
+	}
+	if err := tx.SubscriptionsSave(ctx, subs); err != nil {
+		return err
+	}
+	return tx.JobsSave(ctx, jobs)
+}
+
+// fieldOf returns the field an *InvalidError names, or "".
+func fieldOf(err error) string {
+	var inv *InvalidError
+	if errors.As(err, &inv) {
+		return inv.Field
+	}
+	return ""
 }
 
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

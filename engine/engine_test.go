@@ -503,32 +503,6 @@ func TestServiceTasks(t *testing.T) {
 		}
 	})
 
-	t.Run("FailingHandlerEndsInIncidentThenRetrySucceeds", func(t *testing.T) {
-		t.Parallel()
-		e, s := deploy(t, model)
-		calls, fail := 0, true
-		e.RegisterHandler("charge", func(ctx context.Context, j *engine.Job) (engine.Vars, error) {
-			calls++
-			if fail {
-				return nil, fmt.Errorf("card declined")
-			}
-			return nil, nil
-		})
-		inst := start(t, e, "p", nil)
-		if calls != engine.JobRetriesDefault {
-			t.Fatalf("handler called %d times, want %d", calls, engine.JobRetriesDefault)
-		}
-		incs, _ := s.IncidentList(ctx, &engine.IncidentListParams{InstanceID: inst.ID, State: engine.IncidentOpen})
-		if len(incs) != 1 || incs[0].Type != engine.IncidentJobNoRetries || !strings.Contains(incs[0].Message, "card declined") || incs[0].JobID == 0 {
-			t.Fatalf("incidents %+v", incs)
-		}
-		fail = false
-		if err := e.RetryIncident(ctx, incs[0].ID, 2); err != nil {
-			t.Fatal(err)
-		}
-		wantState(t, s, inst.ID, engine.InstanceCompleted)
-	})
-
 	t.Run("FailJobToZeroRetriesIsAnIncident", func(t *testing.T) {
 		t.Parallel()
 		e, s := deploy(t, model)
@@ -693,7 +667,7 @@ func TestDeploy(t *testing.T) {
 
 	// What the engine does not execute yet deploys, with a warning naming it.
 	timer := bpmntest.New("t").Start("s").Node("wait", "intermediateCatchEvent",
-		bpmntest.Inner(`<bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>`)).End("e").Chain("s", "wait", "e").XML()
+		bpmntest.Inner(`<bpmn:conditionalEventDefinition><bpmn:condition>${x > 1}</bpmn:condition></bpmn:conditionalEventDefinition>`)).End("e").Chain("s", "wait", "e").XML()
 	dt, err := e.Deploy(ctx, &engine.DeployParams{Resources: []engine.Resource{{Name: "t.bpmn", Data: timer}}})
 	if err != nil {
 		t.Fatal(err)
@@ -788,7 +762,7 @@ func TestZeebeIOMapping(t *testing.T) {
 func TestUnsupportedElementRaisesIncident(t *testing.T) {
 	t.Parallel()
 	e, s := deploy(t, bpmntest.New("p").Start("s").Node("wait", "intermediateCatchEvent",
-		bpmntest.Inner(`<bpmn:timerEventDefinition><bpmn:timeDuration>PT5M</bpmn:timeDuration></bpmn:timerEventDefinition>`)).End("e").Chain("s", "wait", "e"))
+		bpmntest.Inner(`<bpmn:conditionalEventDefinition><bpmn:condition>${x > 1}</bpmn:condition></bpmn:conditionalEventDefinition>`)).End("e").Chain("s", "wait", "e"))
 	inst := start(t, e, "p", nil)
 	incs, _ := s.IncidentList(ctx, &engine.IncidentListParams{InstanceID: inst.ID})
 	if len(incs) != 1 || incs[0].ElementID != "wait" || !strings.Contains(incs[0].Message, "not executed yet") {

@@ -167,17 +167,23 @@ func (c *cmd) evalInt(ei *ElementInstance, x *bpmn.Expression, what string, def 
 }
 
 // applyInputs evaluates the input mappings of ei in its enclosing scope and
-// writes them as local variables of ei.
+// writes them as local variables of ei. The mappings of a loop activity
+// apply to each inner instance, not to the body, and see the inner
+// instance's loopCounter and input element (as in Camunda 8).
 func (c *cmd) applyInputs(ei *ElementInstance) error {
 	n := ei.node
-	if n == nil || len(n.Inputs) == 0 {
+	if n == nil || len(n.Inputs) == 0 || ei.Kind == KindMultiInstanceBody {
 		return nil
+	}
+	scope := ei.ScopeID
+	if isLoopInner(ei) {
+		scope = ei.ID
 	}
 	for _, m := range n.Inputs {
 		var v any
 		if m.Source != nil {
 			var err error
-			if v, err = c.evalIn(ei, ei.ScopeID, m.Source); err != nil {
+			if v, err = c.evalIn(ei, scope, m.Source); err != nil {
 				return err
 			}
 		}
@@ -187,10 +193,11 @@ func (c *cmd) applyInputs(ei *ElementInstance) error {
 }
 
 // applyOutputs evaluates the output mappings of ei in its own scope and
-// writes them outwards from the enclosing scope.
+// writes them outwards from the enclosing scope (a loop body's apply to
+// each inner instance instead).
 func (c *cmd) applyOutputs(ei *ElementInstance) error {
 	n := ei.node
-	if n == nil || len(n.Outputs) == 0 {
+	if n == nil || len(n.Outputs) == 0 || ei.Kind == KindMultiInstanceBody {
 		return nil
 	}
 	for _, m := range n.Outputs {

@@ -15,7 +15,28 @@ type startEvent struct{ passThrough }
 // process instance completes.
 type endEvent struct{}
 
-func (endEvent) activate(c *cmd, ei *ElementInstance) error {
+func (endEvent) activate(c *cmd, ei *ElementInstance) error { return throwActivate(c, ei) }
+
+// throwActivate is the activation of a throw or end event: a message is
+// sent by a job for its topic (like a send task) and the event waits for
+// it; a signal is broadcast after the command commits; an error or
+// escalation goes to its catcher (escalate.go), and the event goes on
+// unless the catch interrupted it; other events pass.
+func throwActivate(c *cmd, ei *ElementInstance) error {
+	switch ei.node.EventKind() {
+	case bpmn.EventMessage:
+		return c.createJob(ei)
+	case bpmn.EventSignal:
+		if err := c.throwSignal(ei); err != nil {
+			return err
+		}
+	case bpmn.EventError:
+		return c.throwEndError(ei)
+	case bpmn.EventEscalation:
+		if interrupted, err := c.throwEscalation(ei); err != nil || interrupted {
+			return err
+		}
+	}
 	c.completeLater(ei)
 	return nil
 }
@@ -37,16 +58,13 @@ func (endEvent) complete(c *cmd, ei *ElementInstance) error {
 	return c.checkScope(scope)
 }
 
-func (endEvent) terminate(c *cmd, ei *ElementInstance) error { return nil }
+func (endEvent) terminate(c *cmd, ei *ElementInstance) error { return serviceTask{}.terminate(c, ei) }
 
 // throwEvent: a none intermediate throw passes through; a link throw
 // continues at the link catch event of the same name in its scope.
 type throwEvent struct{}
 
-func (throwEvent) activate(c *cmd, ei *ElementInstance) error {
-	c.completeLater(ei)
-	return nil
-}
+func (throwEvent) activate(c *cmd, ei *ElementInstance) error { return throwActivate(c, ei) }
 
 func (throwEvent) complete(c *cmd, ei *ElementInstance) error {
 	n := ei.node
@@ -69,8 +87,19 @@ func (throwEvent) complete(c *cmd, ei *ElementInstance) error {
 	return c.leave(ei, nil)
 }
 
-func (throwEvent) terminate(c *cmd, ei *ElementInstance) error { return nil }
+func (throwEvent) terminate(c *cmd, ei *ElementInstance) error { return serviceTask{}.terminate(c, ei) }
 
-// catchEvent: a link catch event passes through (other catch events wait
-// for their trigger and are not executed yet: see Unsupported).
+// catchEvent: a link catch event passes through; a timer catch event waits
+// for its timer (other catch events are not executed yet: see Unsupported).
 type catchEvent struct{ passThrough }
+
+func (catchEvent) activate(c *cmd, ei *ElementInstance) error {
+	switch ei.node.EventKind() {
+	case bpmn.EventTimer:
+		return timerCatchActivate(c, ei)
+	case bpmn.EventMessage, bpmn.EventSignal:
+		return c.subscribe(ei, ei.node, ei)
+	}
+	c.completeLater(ei)
+	return nil
+}

@@ -45,8 +45,12 @@ func (e *Engine) Observe(fn Observer) {
 }
 
 // observe tells the observers what the command c named name did, in the
-// time since began; c may be nil when the command failed before it began.
+// time since began, and wakes the job executor for the jobs it scheduled;
+// c may be nil when the command failed before it began.
 func (e *Engine) observe(name string, c *cmd, began time.Time, err error) {
+	if err == nil && c != nil {
+		e.nudge(c.firstDue)
+	}
 	obs := *e.observers.Load()
 	if len(obs) == 0 {
 		return

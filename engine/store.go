@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"time"
 )
 
 // Store keeps deployments, instances and their state. A command runs inside
@@ -67,6 +68,36 @@ type Store interface {
 	JobGet(ctx context.Context, id int64) (*Job, error)
 	// JobList lists jobs, oldest first.
 	JobList(ctx context.Context, p *JobListParams) ([]*Job, error)
+	// JobsClaim leases up to p.Limit due jobs to p.Owner until
+	// p.LeaseUntil and returns them, earliest due first: active jobs due
+	// at p.Now whose lease is free or expired: every job that is not work
+	// (timers, signals), and work of p.Topics. Jobs another node is claiming at the same moment
+	// are skipped, never waited for, and never handed out twice.
+	JobsClaim(ctx context.Context, p *JobClaimParams) ([]*Job, error)
+	// JobLock locks a job of a definition (a timer start event's, which
+	// belongs to no instance) for the rest of the transaction.
+	JobLock(ctx context.Context, id int64) (*Job, error)
+	// JobsSave inserts or updates jobs that belong to no instance (timer
+	// start events'); instance jobs are saved with InstanceSave.
+	JobsSave(ctx context.Context, jobs []*Job) error
+
+	// SubscriptionFind lists open subscriptions, oldest first.
+	SubscriptionFind(ctx context.Context, p *SubscriptionFindParams) ([]*Subscription, error)
+	// SubscriptionsSave inserts the subscriptions of definitions (message
+	// and signal start events) and deletes those Closed; instance
+	// subscriptions are saved with InstanceSave.
+	SubscriptionsSave(ctx context.Context, subs []*Subscription) error
+
+	// MessagePut stores a message: buffered until it expires, or consumed
+	// (kept to recognise its MessageID). A MessageID stored before is
+	// ErrConflict.
+	MessagePut(ctx context.Context, m *Message) error
+	// MessageGet returns the message stored with messageID, or ErrNotFound.
+	MessageGet(ctx context.Context, messageID string) (*Message, error)
+	// MessageTake consumes the oldest buffered, unexpired message with this
+	// name and correlation key, or returns nil; inside a Tx, two takers
+	// never get the same message.
+	MessageTake(ctx context.Context, name, correlationKey string, now time.Time) (*Message, error)
 	// IncidentGet returns an incident.
 	IncidentGet(ctx context.Context, id int64) (*Incident, error)
 	// IncidentList lists incidents, oldest first.
@@ -84,6 +115,7 @@ type LiveState struct {
 	Jobs             []*Job
 	Incidents        []*Incident
 	JoinTokens       []*JoinToken
+	Subscriptions    []*Subscription
 }
 
 // InstanceChanges is what one command changed in one instance. Rows the
@@ -106,6 +138,7 @@ type InstanceChanges struct {
 	Jobs             []*Job
 	Incidents        []*Incident
 	JoinTokens       []*JoinToken
+	Subscriptions    []*Subscription
 	History          []HistoryEvent
 }
 
@@ -161,6 +194,57 @@ type JobListParams struct {
 	InstanceID int64
 	Topic      string
 	State      JobState
+	// DefinitionID selects the jobs of a definition's timer start events.
+	DefinitionID int64
+}
+
+// SubscriptionFindParams select subscriptions: by Kind and Name, or the
+// start subscriptions of DefinitionID.
+type SubscriptionFindParams struct {
+	Kind SubscriptionKind
+	Name string
+	// DefinitionID selects the start event subscriptions of a definition.
+	DefinitionID int64
+	// CorrelationKey selects message subscriptions with this key; nil
+	// selects every key (signals).
+	CorrelationKey *string
+	// Starts selects the subscriptions of start events (InstanceID 0)
+	// instead of those of instances.
+	Starts bool
+	Limit  int
+}
+
+// MessageState is the state of a stored message.
+type MessageState string
+
+// Message states.
+const (
+	MessageBuffered MessageState = "buffered"
+	MessageConsumed MessageState = "consumed"
+)
+
+// Message is a published message the store keeps: buffered for a
+// subscription to come, or consumed and kept for its MessageID.
+type Message struct {
+	ID             int64
+	Name           string
+	CorrelationKey string
+	BusinessKey    string
+	MessageID      string
+	Variables      Vars
+	State          MessageState
+	ExpiresAt      time.Time
+	CreatedAt      time.Time
+}
+
+// JobClaimParams are the arguments of JobsClaim.
+type JobClaimParams struct {
+	Owner      string
+	Now        time.Time
+	LeaseUntil time.Time
+	Limit      int
+	// Topics are the work topics the claiming node has Go handlers for.
+	Topics []string
 }
 
 // IncidentListParams filter IncidentList.

@@ -10,6 +10,9 @@ type subProcess struct{ passThrough }
 
 func (subProcess) activate(c *cmd, ei *ElementInstance) error {
 	body := ei.node.Children
+	if err := c.subscribeEventSubProcesses(ei, body); err != nil {
+		return err
+	}
 	starts := 0
 	if s := body.NoneStart(); s != nil {
 		starts++

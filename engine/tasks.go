@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/batonbpm/baton/bpmn"
 	"github.com/batonbpm/baton/bpmn/expression"
+	"github.com/batonbpm/baton/bpmn/timer"
 )
 
 // passTask: manual and undefined tasks have no behaviour of their own; the
@@ -74,11 +76,16 @@ func (userTask) terminate(c *cmd, ei *ElementInstance) error {
 	return nil
 }
 
-// receiveTask waits until it is triggered (Engine.Trigger; message
-// correlation arrives with the events issue).
+// receiveTask waits for its message (CorrelateMessage), or, without a
+// message, until it is triggered (Engine.Trigger).
 type receiveTask struct{ passThrough }
 
-func (receiveTask) activate(c *cmd, ei *ElementInstance) error { return nil }
+func (receiveTask) activate(c *cmd, ei *ElementInstance) error {
+	if waitsForMessageOrSignal(ei.node) {
+		return c.subscribe(ei, ei.node, ei)
+	}
+	return nil
+}
 
 // serviceTask covers service, send and business rule tasks: it creates a
 // job for the task's topic and waits for its result; a Go handler registered
@@ -156,8 +163,13 @@ func (c *cmd) createJob(ei *ElementInstance) error {
 		}
 		headers = t.Headers
 	}
+	if n := ei.node; n.Async.RetryTimeCycle != "" {
+		if s, err := timer.Parse("timeCycle", n.Async.RetryTimeCycle); err == nil && s.Repeat() > 0 {
+			retries = s.Repeat()
+		}
+	}
 	j := c.newJob()
-	*j = Job{ID: id, InstanceID: c.inst.ID, ElementInstanceID: ei.ID, ElementID: ei.ElementID, Topic: topic,
+	*j = Job{ID: id, Kind: JobWork, InstanceID: c.inst.ID, ElementInstanceID: ei.ID, ElementID: ei.ElementID, Topic: topic,
 		State: JobActive, Retries: retries, DueAt: c.now, CreatedAt: c.now, Headers: headers, BusinessKey: c.inst.BusinessKey, dirty: true, fresh: true}
 	c.jobs = append(c.jobs, j)
 	c.record(ei, EventJobCreated, "")
@@ -167,27 +179,25 @@ func (c *cmd) createJob(ei *ElementInstance) error {
 	return nil
 }
 
-// work runs handler h on job j until it succeeds or its retries are used up.
-// Retrying at once is the behaviour without a job executor; the job executor
-// (issue 4) will retry with backoff instead.
+// work runs handler h on job j once: the job completes, throws a BPMN
+// error, or fails (see jobFailed: a retry is scheduled for the job executor).
 func (c *cmd) work(ei *ElementInstance, j *Job, h HandlerFunc) error {
-	for {
-		c.handed = *j
-		c.handedScope = ei.ID
-		c.handed.varsFunc = c.handedVars
-		out, err := h(c.ctx, &c.handed)
-		c.handed = Job{}
-		if err == nil {
-			return c.jobDone(ei, j, out)
-		}
-		var be *BPMNError
-		if errors.As(err, &be) {
-			return c.jobBPMNError(ei, j, be)
-		}
-		if done, ferr := c.jobFailed(ei, j, err.Error(), "", j.Retries-1); done || ferr != nil {
-			return ferr
-		}
+	j.Fired++
+	j.dirty = true
+	c.handed = *j
+	c.handedScope = ei.ID
+	c.handed.varsFunc = c.handedVars
+	out, err := h(c.ctx, &c.handed)
+	c.handed = Job{}
+	if err == nil {
+		return c.jobDone(ei, j, out)
 	}
+	var be *BPMNError
+	if errors.As(err, &be) {
+		return c.jobBPMNError(ei, j, be)
+	}
+	_, ferr := c.jobFailed(ei, j, err.Error(), "", j.Retries-1, c.retryDelay(ei.node, j))
+	return ferr
 }
 
 // jobDone completes job j with output variables and completes its task.
@@ -201,14 +211,17 @@ func (c *cmd) jobDone(ei *ElementInstance, j *Job, out Vars) error {
 	return nil
 }
 
-// jobFailed records a failure of job j with the retries left. At zero the job
-// fails for good and an incident holds it (the dead-letter queue); done
-// tells that.
-func (c *cmd) jobFailed(ei *ElementInstance, j *Job, msg, details string, retries int) (done bool, err error) {
+// jobFailed records a failure of job j with the retries left; the next
+// attempt is due after delay. At zero the job fails for good and an
+// incident holds it (the dead-letter queue); done tells that.
+func (c *cmd) jobFailed(ei *ElementInstance, j *Job, msg, details string, retries int, delay time.Duration) (done bool, err error) {
 	j.Retries = max(retries, 0)
 	j.ErrorMessage, j.ErrorDetails, j.dirty = msg, details, true
+	j.LeaseOwner, j.LeaseUntil = "", time.Time{}
 	c.record(ei, EventJobFailed, msg)
 	if j.Retries > 0 {
+		j.DueAt = c.now.Add(delay)
+		c.noteDue(j.DueAt)
 		return false, nil
 	}
 	j.State = JobFailed
@@ -216,15 +229,23 @@ func (c *cmd) jobFailed(ei *ElementInstance, j *Job, msg, details string, retrie
 		Reason: fmt.Sprintf("job failed with no retries left: %s", msg)}, j.ID)
 }
 
-// jobBPMNError throws a BPMN error from job j. Catching errors with boundary
-// events and event sub-processes arrives with the events issue; until then
-// every BPMN error is unhandled, which is an incident.
+// jobBPMNError throws a BPMN error from job j of ei (see throwError): the
+// nearest matching error boundary event or error event sub-process catches
+// it, ei and the scopes up to the catcher are terminated (the job with it)
+// and the error's variables are written from the catching scope. An error
+// nothing catches is an incident on ei, with the variables written from ei.
 func (c *cmd) jobBPMNError(ei *ElementInstance, j *Job, be *BPMNError) error {
-	if err := c.setVars(ei.ID, be.Vars, false); err != nil {
-		return fmt.Errorf("job %d of %q: %w", j.ID, j.ElementID, err)
-	}
 	j.State, j.ErrorMessage, j.dirty = JobFailed, be.Error(), true
 	c.record(ei, EventJobFailed, be.Error())
-	return c.raise(ei, phaseActivate, &IncidentError{ElementID: ei.ElementID, Type: IncidentUnhandledError,
-		Reason: fmt.Sprintf("BPMN error %q was not caught", be.Code)}, j.ID)
+	caught, err := c.throwError(ei, be.Code, be.Message, be.Vars)
+	if err == nil && !caught {
+		err = c.setVars(ei.ID, be.Vars, false)
+	}
+	if err != nil {
+		return fmt.Errorf("job %d of %q: %w", j.ID, j.ElementID, err)
+	}
+	if caught {
+		return nil
+	}
+	return c.raise(ei, phaseActivate, uncaughtError(ei.node, be.Code, be.Message), j.ID)
 }

@@ -104,8 +104,11 @@ type ElementInstance struct {
 	// "activate" or "complete"; a retry runs that phase again.
 	Phase string
 
-	node  *bpmn.FlowNode
-	dirty bool
+	node *bpmn.FlowNode
+	// trigger is the start event that triggered an event sub-process
+	// instance, for its activation in the same command.
+	trigger *bpmn.FlowNode
+	dirty   bool
 	// fresh marks an element instance created by the running command.
 	fresh bool
 }
@@ -166,24 +169,58 @@ const (
 	JobCanceled  JobState = "cancelled"
 )
 
-// Job is work for a service-like task: taken by a Go handler, a webhook or
-// an external worker by its topic.
+// JobKind tells what a job does when it is due.
+type JobKind string
+
+// Job kinds.
+const (
+	// JobWork is the work of a service-like task, done by a Go handler, a
+	// webhook or an external worker by its topic.
+	JobWork JobKind = "work"
+	// JobTimer fires a timer event: an intermediate catch event, a boundary
+	// event, the start event of an event sub-process or of a process.
+	JobTimer JobKind = "timer"
+	// JobSignal broadcasts a signal thrown by an instance, after the
+	// command that threw it committed. Topic is the signal's name.
+	JobSignal JobKind = "signal"
+)
+
+// Job is everything that must happen later: work for a service-like task
+// (taken by a Go handler, a webhook or an external worker by its topic) or
+// a timer. The job executor claims due jobs with a lease.
 type Job struct {
-	ID                int64
-	InstanceID        int64
+	ID         int64
+	Kind       JobKind
+	InstanceID int64
+	// ElementInstanceID is the element instance that waits for the job: the
+	// task, the catch event, the activity a boundary event is attached to,
+	// or the scope of an event sub-process. 0 for the timer of a process's
+	// timer start event, which belongs to DefinitionID instead.
 	ElementInstanceID int64
-	ElementID         string
-	Topic             string
-	State             JobState
-	Retries           int
-	DueAt             time.Time
-	ErrorMessage      string
-	ErrorDetails      string
-	CreatedAt         time.Time
+	// ElementID is the task or the event the job serves.
+	ElementID    string
+	DefinitionID int64
+	Topic        string
+	State        JobState
+	Retries      int
+	// DueAt is when the job may run: when a timer fires, when a failed
+	// attempt is retried.
+	DueAt        time.Time
+	ErrorMessage string
+	ErrorDetails string
+	CreatedAt    time.Time
 	// Headers are the task's zeebe:taskHeaders.
 	Headers map[string]string
 	// BusinessKey is the instance's business key (for handlers and workers).
 	BusinessKey string
+	// Timer is the schedule of a timer job as "timeCycle R3/PT10M" (type,
+	// space, the evaluated value); Fired counts how often it fired.
+	Timer string
+	Fired int
+	// LeaseOwner is the job executor (node) that claimed the job, until
+	// LeaseUntil; an expired lease makes the job claimable again.
+	LeaseOwner string
+	LeaseUntil time.Time
 
 	// varsFunc computes the variables visible to the task when a Go handler
 	// asks for them; vars caches them.
@@ -205,6 +242,42 @@ func (j *Job) Variables() Vars {
 	return j.vars
 }
 
+// SubscriptionKind is what a subscription waits for.
+type SubscriptionKind string
+
+// Subscription kinds.
+const (
+	SubscribeMessage SubscriptionKind = "message"
+	SubscribeSignal  SubscriptionKind = "signal"
+)
+
+// Subscription is an element waiting for a message or a signal: a catch
+// event, a receive task, a boundary event (ElementInstanceID is then the
+// activity it is attached to), an event sub-process's start event
+// (ElementInstanceID is the scope). A message or signal start event of a
+// definition has a subscription of the definition, with InstanceID 0.
+type Subscription struct {
+	ID                int64
+	InstanceID        int64
+	ElementInstanceID int64
+	// ElementID is the catching event or receive task.
+	ElementID    string
+	DefinitionID int64
+	Kind         SubscriptionKind
+	// Name is the message's or signal's name.
+	Name string
+	// CorrelationKey is the message correlation key, evaluated when the
+	// subscription opened; "" matches messages without a key.
+	CorrelationKey string
+	// BusinessKey is the instance's business key.
+	BusinessKey string
+	CreatedAt   time.Time
+	// Closed marks a subscription that ended: it leaves the store.
+	Closed bool
+
+	dirty bool
+}
+
 // IncidentState is the state of an incident.
 type IncidentState string
 
@@ -221,6 +294,9 @@ const (
 	IncidentJobNoRetries     = "jobNoRetries"
 	IncidentUnhandledError   = "unhandledError"
 	IncidentMapping          = "ioMappingFailed"
+	// IncidentTimer: a timer's value is not a timer (it does not parse, or
+	// an expression gave something else).
+	IncidentTimer = "timerFailed"
 )
 
 // Incident is a business failure stopping one element instance.
@@ -274,22 +350,33 @@ const (
 	EventJobCompleted
 	EventJobFailed
 	EventInstanceCanceled
+	EventTimerFired
+	EventMessageCorrelated
+	EventSignalReceived
+	// EventEscalationUncaught: an escalation that no boundary event or
+	// event sub-process catches; Detail names its code, and the instance
+	// goes on.
+	EventEscalationUncaught
 )
 
 var eventTypeNames = [...]string{
-	EventActivated:         "activated",
-	EventCompleted:         "completed",
-	EventTerminated:        "terminated",
-	EventFlowTaken:         "taken",
-	EventVariableSet:       "variableSet",
-	EventIncidentCreated:   "incidentCreated",
-	EventIncidentResolved:  "incidentResolved",
-	EventUserTaskCreated:   "userTaskCreated",
-	EventUserTaskCompleted: "userTaskCompleted",
-	EventJobCreated:        "jobCreated",
-	EventJobCompleted:      "jobCompleted",
-	EventJobFailed:         "jobFailed",
-	EventInstanceCanceled:  "instanceCanceled",
+	EventActivated:          "activated",
+	EventCompleted:          "completed",
+	EventTerminated:         "terminated",
+	EventFlowTaken:          "taken",
+	EventVariableSet:        "variableSet",
+	EventIncidentCreated:    "incidentCreated",
+	EventIncidentResolved:   "incidentResolved",
+	EventUserTaskCreated:    "userTaskCreated",
+	EventUserTaskCompleted:  "userTaskCompleted",
+	EventJobCreated:         "jobCreated",
+	EventJobCompleted:       "jobCompleted",
+	EventJobFailed:          "jobFailed",
+	EventInstanceCanceled:   "instanceCanceled",
+	EventTimerFired:         "timerFired",
+	EventMessageCorrelated:  "messageCorrelated",
+	EventSignalReceived:     "signalReceived",
+	EventEscalationUncaught: "escalationUncaught",
 }
 
 // String returns the event type's name, e.g. "activated".

@@ -148,6 +148,8 @@ func (s *Server) register() {
 	api.POST("/jobs/:id/bpmn-error", s.jobBPMNError)
 	api.GET("/incidents", s.listIncidents)
 	api.POST("/incidents/:id/retry", s.retryIncident)
+	api.POST("/messages", s.publishMessage)
+	api.POST("/signals", s.broadcastSignal)
 }
 
 // SQLStoreDB returns the connection pool of st and its dialect, for

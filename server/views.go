@@ -187,9 +187,11 @@ type jobView struct {
 	ProcessInstanceID string            `json:"processInstanceId"`
 	ElementInstanceID string            `json:"elementInstanceId"`
 	ElementID         string            `json:"elementId"`
+	Kind              string            `json:"kind"`
 	Topic             string            `json:"topic"`
 	State             string            `json:"state"`
 	Retries           int               `json:"retries"`
+	Timer             string            `json:"timer,omitempty"`
 	DueAt             *time.Time        `json:"dueAt,omitempty"`
 	ErrorMessage      string            `json:"errorMessage,omitempty"`
 	ErrorDetails      string            `json:"errorDetails,omitempty"`
@@ -200,7 +202,7 @@ type jobView struct {
 
 func jobOf(j *engine.Job) jobView {
 	return jobView{ID: idString(j.ID), ProcessInstanceID: idString(j.InstanceID), ElementInstanceID: idString(j.ElementInstanceID),
-		ElementID: j.ElementID, Topic: j.Topic, State: string(j.State), Retries: j.Retries, DueAt: timePtr(j.DueAt),
+		ElementID: j.ElementID, Kind: string(j.Kind), Topic: j.Topic, State: string(j.State), Retries: j.Retries, Timer: j.Timer, DueAt: timePtr(j.DueAt),
 		ErrorMessage: j.ErrorMessage, ErrorDetails: j.ErrorDetails, CreatedAt: utc(j.CreatedAt), Headers: j.Headers, BusinessKey: j.BusinessKey}
 }
 

@@ -19,6 +19,9 @@ type Builder struct {
 	flows  []*flow
 	byID   map[string]*node
 	parent *Builder
+	// roots are raw root elements (errors, escalations, messages) written
+	// before the process; only the top builder keeps them.
+	roots []string
 }
 
 type node struct {
@@ -51,8 +54,50 @@ func Link(name string) Opt {
 	return Inner(fmt.Sprintf(`<bpmn:linkEventDefinition name="%s"/>`, html.EscapeString(name)))
 }
 
+// ErrorRef gives an event an error definition naming errorRef (an <error>
+// id, or the code itself); "" catches every error. attrs are extra
+// attributes of the definition, e.g. `camunda:errorCodeVariable="code"`.
+func ErrorRef(errorRef string, attrs ...string) Opt {
+	return Inner(eventDef("errorEventDefinition", "errorRef", errorRef, attrs))
+}
+
+// EscalationRef gives an event an escalation definition naming
+// escalationRef; "" catches every escalation. attrs are extra attributes of
+// the definition, e.g. `camunda:escalationCodeVariable="code"`.
+func EscalationRef(escalationRef string, attrs ...string) Opt {
+	return Inner(eventDef("escalationEventDefinition", "escalationRef", escalationRef, attrs))
+}
+
+func eventDef(kind, refAttr, ref string, attrs []string) string {
+	s := "<bpmn:" + kind
+	if ref != "" {
+		s += fmt.Sprintf(` %s="%s"`, refAttr, html.EscapeString(ref))
+	}
+	for _, a := range attrs {
+		s += " " + a
+	}
+	return s + "/>"
+}
+
 // Terminate makes an end event a terminate end event.
 func Terminate() Opt { return Inner(`<bpmn:terminateEventDefinition/>`) }
+
+// Timer gives an event a timer definition of kind timeDate, timeDuration
+// or timeCycle, e.g. Timer("timeDuration", "PT1H").
+func Timer(kind, value string) Opt {
+	return Inner(fmt.Sprintf(`<bpmn:timerEventDefinition><bpmn:%s>%s</bpmn:%s></bpmn:timerEventDefinition>`, kind, html.EscapeString(value), kind))
+}
+
+// Boundary makes a boundary event attached to activity; interrupting false
+// sets cancelActivity="false".
+func Boundary(activity string, interrupting bool) Opt {
+	return func(n *node) {
+		Attr("attachedToRef", activity)(n)
+		if !interrupting {
+			Attr("cancelActivity", "false")(n)
+		}
+	}
+}
 
 // Topic sets camunda:type="external" and camunda:topic on a service task.
 func Topic(topic string) Opt {
@@ -84,6 +129,35 @@ func (b *Builder) Node(id, kind string, opts ...Opt) *Builder {
 	b.nodes = append(b.nodes, n)
 	b.byID[id] = n
 	return b
+}
+
+// Root adds a raw root element of the definitions, written before the
+// process, e.g. `<bpmn:error id="E" errorCode="E1"/>`. A sub-process
+// builder adds it to its process.
+func (b *Builder) Root(xml string) *Builder {
+	top := b
+	for top.parent != nil {
+		top = top.parent
+	}
+	top.roots = append(top.roots, xml)
+	return b
+}
+
+// Error adds a root <error> with the given id and errorCode (none when empty).
+func (b *Builder) Error(id, code string) *Builder {
+	if code == "" {
+		return b.Root(fmt.Sprintf(`<bpmn:error id="%s"/>`, html.EscapeString(id)))
+	}
+	return b.Root(fmt.Sprintf(`<bpmn:error id="%s" errorCode="%s"/>`, html.EscapeString(id), html.EscapeString(code)))
+}
+
+// Escalation adds a root <escalation> with the given id and escalationCode
+// (none when empty).
+func (b *Builder) Escalation(id, code string) *Builder {
+	if code == "" {
+		return b.Root(fmt.Sprintf(`<bpmn:escalation id="%s"/>`, html.EscapeString(id)))
+	}
+	return b.Root(fmt.Sprintf(`<bpmn:escalation id="%s" escalationCode="%s"/>`, html.EscapeString(id), html.EscapeString(code)))
 }
 
 // Start adds a none start event.
@@ -138,6 +212,9 @@ func (b *Builder) XML() []byte {
 	sb.WriteString(`<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="Definitions_1" targetNamespace="http://bpmn.io/schema/bpmn">
 `)
+	for _, r := range b.roots {
+		sb.WriteString(r + "\n")
+	}
 	fmt.Fprintf(&sb, "<bpmn:process id=%q isExecutable=\"true\">\n", b.id)
 	b.write(&sb)
 	sb.WriteString("</bpmn:process>\n</bpmn:definitions>\n")
@@ -211,4 +288,29 @@ func (b *Builder) Definitions(t testing.TB) *bpmn.Definitions {
 		t.Fatalf("built model does not validate: %v\n%s", err, b.XML())
 	}
 	return d
+}
+
+// Message adds a root <message> with the given id and name; correlationKey,
+// when not empty, is its zeebe:subscription correlationKey.
+func (b *Builder) Message(id, name, correlationKey string) *Builder {
+	ext := ""
+	if correlationKey != "" {
+		ext = fmt.Sprintf(`<bpmn:extensionElements><zeebe:subscription correlationKey="%s"/></bpmn:extensionElements>`, html.EscapeString(correlationKey))
+	}
+	return b.Root(fmt.Sprintf(`<bpmn:message id="%s" name="%s">%s</bpmn:message>`, html.EscapeString(id), html.EscapeString(name), ext))
+}
+
+// Signal adds a root <signal> with the given id and name.
+func (b *Builder) Signal(id, name string) *Builder {
+	return b.Root(fmt.Sprintf(`<bpmn:signal id="%s" name="%s"/>`, html.EscapeString(id), html.EscapeString(name)))
+}
+
+// MessageRef gives an event a message event definition referencing message id.
+func MessageRef(id string) Opt {
+	return Inner(fmt.Sprintf(`<bpmn:messageEventDefinition messageRef="%s"/>`, html.EscapeString(id)))
+}
+
+// SignalRef gives an event a signal event definition referencing signal id.
+func SignalRef(id string) Opt {
+	return Inner(fmt.Sprintf(`<bpmn:signalEventDefinition signalRef="%s"/>`, html.EscapeString(id)))
 }

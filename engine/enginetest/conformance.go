@@ -3,6 +3,7 @@ package enginetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -370,6 +371,178 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) engine.Store) {
 		}
 		if _, err := e.Start(ctx, &engine.StartParams{Key: "p", StartKey: strings.Repeat("x", engine.StartKeyMaxLen+1)}); !errors.Is(err, engine.ErrInvalid) {
 			t.Fatalf("overlong start key: %v, want ErrInvalid", err)
+		}
+	})
+
+	// timed returns an engine over a new store whose clock the test moves.
+	timed := func(t *testing.T) (*engine.Engine, engine.Store, func(time.Duration), func() time.Time) {
+		s := newStore(t)
+		var mu sync.Mutex
+		at := now
+		clock := func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			return at
+		}
+		advance := func(d time.Duration) {
+			mu.Lock()
+			at = at.Add(d)
+			mu.Unlock()
+		}
+		return engine.New(s, engine.Config{NowFunc: clock, IDBlockSize: 64}), s, advance, clock
+	}
+
+	t.Run("TimersFireOnceWithManyExecutors", func(t *testing.T) {
+		e, s, advance, _ := timed(t)
+		deploy(t, e, bpmntest.New("p").Start("s").Node("wait", "intermediateCatchEvent", bpmntest.Timer("timeDuration", "PT1M")).
+			Node("task", "userTask").End("e").Chain("s", "wait", "task", "e").
+			Node("late", "boundaryEvent", bpmntest.Boundary("task", true), bpmntest.Timer("timeDuration", "PT1H")).End("timedOut").Chain("late", "timedOut"))
+		const n = 40
+		ids := make([]int64, n)
+		for i := range ids {
+			inst, err := e.Start(ctx, &engine.StartParams{Key: "p"})
+			must(t, err)
+			ids[i] = inst.ID
+		}
+		runAll := func() int {
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			total := 0
+			for k := range 4 {
+				x := e.NewExecutor(engine.ExecutorConfig{Owner: fmt.Sprintf("node-%d", k), Batch: 3})
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ran, err := x.RunDue(ctx)
+					if err != nil {
+						t.Error(err)
+					}
+					mu.Lock()
+					total += ran
+					mu.Unlock()
+				}()
+			}
+			wg.Wait()
+			return total
+		}
+		if ran := runAll(); ran != 0 {
+			t.Fatalf("%d jobs ran before they were due", ran)
+		}
+		advance(time.Minute)
+		if ran := runAll(); ran != n {
+			t.Fatalf("%d catch timers ran, want %d", ran, n)
+		}
+		advance(time.Hour)
+		if ran := runAll(); ran != n {
+			t.Fatalf("%d boundary timers ran, want %d", ran, n)
+		}
+		for _, id := range ids {
+			inst, err := s.InstanceGet(ctx, id)
+			must(t, err)
+			if inst.State != engine.InstanceCompleted {
+				t.Fatalf("instance %d is %s, want completed", id, inst.State)
+			}
+			if got := Trace(t, s, id, engine.EventTimerFired); len(got) != 2 {
+				t.Fatalf("instance %d: timers fired %v, want wait and late once each", id, got)
+			}
+		}
+	})
+
+	t.Run("LeasesExpire", func(t *testing.T) {
+		e, s, advance, clock := timed(t)
+		deploy(t, e, bpmntest.New("p").Start("s").Node("wait", "intermediateCatchEvent", bpmntest.Timer("timeDuration", "PT1M")).
+			End("e").Chain("s", "wait", "e"))
+		inst, err := e.Start(ctx, &engine.StartParams{Key: "p"})
+		must(t, err)
+		advance(time.Minute)
+		claim := func(owner string) []*engine.Job {
+			jobs, err := s.JobsClaim(ctx, &engine.JobClaimParams{Owner: owner, Now: clock(), LeaseUntil: clock().Add(30 * time.Second), Limit: 10})
+			must(t, err)
+			return jobs
+		}
+		got := claim("a")
+		if len(got) != 1 || got[0].LeaseOwner != "a" || got[0].Kind != engine.JobTimer || got[0].InstanceID != inst.ID {
+			t.Fatalf("claim by a: %+v", got)
+		}
+		if again := claim("b"); len(again) != 0 {
+			t.Fatalf("claim by b during a's lease: %+v", again)
+		}
+		advance(31 * time.Second)
+		if again := claim("b"); len(again) != 1 || again[0].LeaseOwner != "b" {
+			t.Fatalf("claim by b after a's lease expired: %+v", again)
+		}
+		must(t, e.RunJob(ctx, got[0].ID, "a")) // a lost its lease: nothing happens
+		if st, _ := s.InstanceGet(ctx, inst.ID); st.State != engine.InstanceActive {
+			t.Fatalf("instance %s after a stale run", st.State)
+		}
+		must(t, e.RunJob(ctx, got[0].ID, "b"))
+		if st, _ := s.InstanceGet(ctx, inst.ID); st.State != engine.InstanceCompleted {
+			t.Fatalf("instance %s after b's run", st.State)
+		}
+		// Work jobs are claimed only by nodes with a handler for their topic.
+		deploy(t, e, bpmntest.New("w").Start("s").Node("charge", "serviceTask", bpmntest.Topic("charge")).End("e").Chain("s", "charge", "e"))
+		_, err = e.Start(ctx, &engine.StartParams{Key: "w"})
+		must(t, err)
+		if jobs := claim("c"); len(jobs) != 0 {
+			t.Fatalf("work claimed without a handler topic: %+v", jobs)
+		}
+		jobs, err := s.JobsClaim(ctx, &engine.JobClaimParams{Owner: "c", Now: clock(), LeaseUntil: clock().Add(time.Minute), Limit: 10, Topics: []string{"charge"}})
+		must(t, err)
+		if len(jobs) != 1 || jobs[0].Topic != "charge" || jobs[0].Kind != engine.JobWork {
+			t.Fatalf("work claim: %+v", jobs)
+		}
+	})
+
+	t.Run("TimerStartEventsAndRetriesSurviveInTheStore", func(t *testing.T) {
+		e, s, advance, _ := timed(t)
+		deploy(t, e, bpmntest.New("tick").Start("t", bpmntest.Timer("timeCycle", "R/PT10M")).
+			Node("charge", "serviceTask", bpmntest.Topic("charge")).End("e").Chain("t", "charge", "e"))
+		fail := true
+		e.RegisterHandler("charge", func(ctx context.Context, j *engine.Job) (engine.Vars, error) {
+			if fail {
+				return nil, errors.New("bank down")
+			}
+			return engine.Vars{"charged": true}, nil
+		})
+		// A second engine over the same store (another node, or this one
+		// restarted) runs what the first scheduled.
+		other := engine.New(s, engine.Config{NowFunc: func() time.Time { return now.Add(10 * time.Minute) }})
+		other.RegisterHandler("charge", func(ctx context.Context, j *engine.Job) (engine.Vars, error) { return nil, errors.New("bank down") })
+		advance(10 * time.Minute)
+		x := other.NewExecutor(engine.ExecutorConfig{Owner: "other"})
+		ran, err := x.RunDue(ctx)
+		must(t, err)
+		if ran != 1 {
+			t.Fatalf("%d jobs ran at the first tick, want the start timer", ran)
+		}
+		list, err := s.InstanceList(ctx, &engine.InstanceListParams{Key: "tick"})
+		must(t, err)
+		if len(list) != 1 {
+			t.Fatalf("%d instances after the first tick, want 1", len(list))
+		}
+		jobs, err := s.JobList(ctx, &engine.JobListParams{InstanceID: list[0].ID, State: engine.JobActive})
+		must(t, err)
+		if len(jobs) != 1 || jobs[0].Retries != engine.JobRetriesDefault-1 || jobs[0].ErrorMessage != "bank down" || !jobs[0].DueAt.After(now.Add(10*time.Minute)) {
+			t.Fatalf("failed job %+v, want a retry scheduled", jobs)
+		}
+		fail = false
+		advance(time.Minute)
+		ran, err = e.NewExecutor(engine.ExecutorConfig{Owner: "first"}).RunDue(ctx)
+		must(t, err)
+		if ran != 1 {
+			t.Fatalf("%d jobs ran at the retry, want 1", ran)
+		}
+		inst, err := s.InstanceGet(ctx, list[0].ID)
+		must(t, err)
+		if inst.State != engine.InstanceCompleted {
+			t.Fatalf("instance %s after the retry", inst.State)
+		}
+		def, err := s.DefinitionLatest(ctx, "tick")
+		must(t, err)
+		starts, err := s.JobList(ctx, &engine.JobListParams{DefinitionID: def.ID, State: engine.JobActive})
+		must(t, err)
+		if len(starts) != 1 || !starts[0].DueAt.Equal(now.Add(20*time.Minute)) || starts[0].Fired != 1 || starts[0].LeaseOwner != "" {
+			t.Fatalf("start timer %+v, want the next tick due, unleased", starts)
 		}
 	})
 

@@ -32,6 +32,10 @@ type MemStore struct {
 	order       []int64 // instance ids in creation order
 	// startKeys maps a process key and a start key to the instance started with them.
 	startKeys map[[2]string]int64
+	// subs are the open subscriptions, of instances and of definitions.
+	subs map[int64]*engine.Subscription
+	// messages are the stored messages, oldest first.
+	messages  []*engine.Message
 	tasks     map[int64]*engine.UserTask
 	jobs      map[int64]*engine.Job
 	incidents map[int64]*engine.Incident
@@ -101,6 +105,7 @@ func NewMemStore() *MemStore {
 		byKey:     map[string][]*engine.Definition{},
 		instances: map[int64]*memInstance{},
 		startKeys: map[[2]string]int64{},
+		subs:      map[int64]*engine.Subscription{},
 		tasks:     map[int64]*engine.UserTask{},
 		jobs:      map[int64]*engine.Job{},
 		incidents: map[int64]*engine.Incident{},
@@ -393,6 +398,12 @@ func (t *memTx) InstanceLive(ctx context.Context, id int64) (*engine.LiveState, 
 			st.Incidents = append(st.Incidents, &c)
 		}
 	}
+	for _, id := range slices.Sorted(maps.Keys(t.subs)) {
+		if sub := t.subs[id]; sub.InstanceID == inst.ID {
+			c := *sub
+			st.Subscriptions = append(st.Subscriptions, &c)
+		}
+	}
 	return st, nil
 }
 
@@ -523,6 +534,21 @@ func (s *MemStore) apply(c *engine.InstanceChanges) {
 			l.incIDs = append(l.incIDs, in.ID)
 		}
 		s.incidents[in.ID] = in
+	}
+	for _, sub := range c.Subscriptions {
+		if sub.Closed {
+			delete(s.subs, sub.ID)
+		} else {
+			cp := *sub
+			s.subs[sub.ID] = &cp
+		}
+	}
+	if mi.inst.State != engine.InstanceActive {
+		for id, sub := range s.subs {
+			if sub.InstanceID == mi.inst.ID {
+				delete(s.subs, id)
+			}
+		}
 	}
 	if l != nil && (mi.inst.State != engine.InstanceActive || l.empty()) {
 		l = nil
@@ -686,7 +712,8 @@ func (t *memTx) JobList(ctx context.Context, p *engine.JobListParams) ([]*engine
 	var out []*engine.Job
 	for _, id := range slices.Sorted(maps.Keys(t.jobs)) {
 		j := t.jobs[id]
-		if (p.InstanceID == 0 || j.InstanceID == p.InstanceID) && (p.Topic == "" || j.Topic == p.Topic) && (p.State == "" || j.State == p.State) {
+		if (p.InstanceID == 0 || j.InstanceID == p.InstanceID) && (p.Topic == "" || j.Topic == p.Topic) && (p.State == "" || j.State == p.State) &&
+			(p.DefinitionID == 0 || j.DefinitionID == p.DefinitionID) {
 			c := *j
 			out = append(out, &c)
 		}
@@ -695,6 +722,170 @@ func (t *memTx) JobList(ctx context.Context, p *engine.JobListParams) ([]*engine
 		return compareTime(timeKey(a.CreatedAt, a.ID), timeKey(b.CreatedAt, b.ID))
 	})
 	return pageOf(out, p.Page, func(x *engine.Job) engine.CursorKey { return timeKey(x.CreatedAt, x.ID) }, laterTime)
+}
+
+// JobsClaim implements engine.Store.
+func (s *MemStore) JobsClaim(ctx context.Context, p *engine.JobClaimParams) (out []*engine.Job, err error) {
+	err = s.Tx(ctx, func(tx engine.Store) error {
+		out, err = tx.JobsClaim(ctx, p)
+		return err
+	})
+	return
+}
+
+func (t *memTx) JobsClaim(ctx context.Context, p *engine.JobClaimParams) ([]*engine.Job, error) {
+	var due []*engine.Job
+	for _, j := range t.jobs {
+		if j.State == engine.JobActive && !j.DueAt.IsZero() && !j.DueAt.After(p.Now) && !j.LeaseUntil.After(p.Now) &&
+			(j.Kind != engine.JobWork || slices.Contains(p.Topics, j.Topic)) {
+			due = append(due, j)
+		}
+	}
+	slices.SortFunc(due, func(a, b *engine.Job) int { return compareTime(timeKey(a.DueAt, a.ID), timeKey(b.DueAt, b.ID)) })
+	if p.Limit > 0 && len(due) > p.Limit {
+		due = due[:p.Limit]
+	}
+	out := make([]*engine.Job, len(due))
+	for i, j := range due {
+		c := *j
+		c.LeaseOwner, c.LeaseUntil = p.Owner, p.LeaseUntil
+		stored := c
+		t.pending = append(t.pending, func() { t.jobs[stored.ID] = &stored })
+		out[i] = &c
+	}
+	return out, nil
+}
+
+// JobLock implements engine.Store.
+func (s *MemStore) JobLock(ctx context.Context, id int64) (*engine.Job, error) {
+	return s.JobGet(ctx, id)
+}
+
+// JobLock runs under the store's lock, which every transaction holds.
+func (t *memTx) JobLock(ctx context.Context, id int64) (*engine.Job, error) { return t.JobGet(ctx, id) }
+
+// JobsSave implements engine.Store.
+func (s *MemStore) JobsSave(ctx context.Context, jobs []*engine.Job) error {
+	return s.Tx(ctx, func(tx engine.Store) error { return tx.JobsSave(ctx, jobs) })
+}
+
+func (t *memTx) JobsSave(ctx context.Context, jobs []*engine.Job) error {
+	for _, j := range jobs {
+		if j.InstanceID != 0 {
+			return &engine.InvalidError{Field: "job", Reason: fmt.Sprintf("job %d belongs to instance %d: save it with the instance", j.ID, j.InstanceID)}
+		}
+		c := *j
+		t.pending = append(t.pending, func() { t.jobs[c.ID] = &c })
+	}
+	return nil
+}
+
+// SubscriptionFind implements engine.Store.
+func (s *MemStore) SubscriptionFind(ctx context.Context, p *engine.SubscriptionFindParams) (out []*engine.Subscription, err error) {
+	s.read(func() { out, err = (&memTx{MemStore: s}).SubscriptionFind(ctx, p) })
+	return
+}
+
+func (t *memTx) SubscriptionFind(ctx context.Context, p *engine.SubscriptionFindParams) ([]*engine.Subscription, error) {
+	var out []*engine.Subscription
+	for _, sub := range t.subs {
+		if p.DefinitionID != 0 {
+			if sub.DefinitionID == p.DefinitionID && sub.InstanceID == 0 {
+				c := *sub
+				out = append(out, &c)
+			}
+			continue
+		}
+		if sub.Kind == p.Kind && sub.Name == p.Name && (p.CorrelationKey == nil || sub.CorrelationKey == *p.CorrelationKey) &&
+			(sub.InstanceID == 0) == p.Starts {
+			c := *sub
+			out = append(out, &c)
+		}
+	}
+	slices.SortFunc(out, func(a, b *engine.Subscription) int {
+		return compareTime(timeKey(a.CreatedAt, a.ID), timeKey(b.CreatedAt, b.ID))
+	})
+	if p.Limit > 0 && len(out) > p.Limit {
+		out = out[:p.Limit]
+	}
+	return out, nil
+}
+
+// SubscriptionsSave implements engine.Store.
+func (s *MemStore) SubscriptionsSave(ctx context.Context, subs []*engine.Subscription) error {
+	return s.Tx(ctx, func(tx engine.Store) error { return tx.SubscriptionsSave(ctx, subs) })
+}
+
+func (t *memTx) SubscriptionsSave(ctx context.Context, subs []*engine.Subscription) error {
+	for _, sub := range subs {
+		if sub.InstanceID != 0 {
+			return &engine.InvalidError{Field: "subscription", Reason: fmt.Sprintf("subscription %d belongs to instance %d: save it with the instance", sub.ID, sub.InstanceID)}
+		}
+		c := *sub
+		t.pending = append(t.pending, func() {
+			if c.Closed {
+				delete(t.subs, c.ID)
+			} else {
+				t.subs[c.ID] = &c
+			}
+		})
+	}
+	return nil
+}
+
+// MessagePut implements engine.Store.
+func (s *MemStore) MessagePut(ctx context.Context, m *engine.Message) error {
+	return s.Tx(ctx, func(tx engine.Store) error { return tx.MessagePut(ctx, m) })
+}
+
+func (t *memTx) MessagePut(ctx context.Context, m *engine.Message) error {
+	if m.MessageID != "" {
+		if _, err := t.MessageGet(ctx, m.MessageID); err == nil {
+			return &engine.ConflictError{Reason: fmt.Sprintf("message id %q was published before", m.MessageID)}
+		}
+	}
+	c := *m
+	c.Variables = deepCopy(map[string]any(m.Variables)).(map[string]any)
+	t.pending = append(t.pending, func() { t.messages = append(t.messages, &c) })
+	return nil
+}
+
+// MessageGet implements engine.Store.
+func (s *MemStore) MessageGet(ctx context.Context, messageID string) (m *engine.Message, err error) {
+	s.read(func() { m, err = (&memTx{MemStore: s}).MessageGet(ctx, messageID) })
+	return
+}
+
+func (t *memTx) MessageGet(ctx context.Context, messageID string) (*engine.Message, error) {
+	for _, m := range t.messages {
+		if m.MessageID == messageID {
+			c := *m
+			return &c, nil
+		}
+	}
+	return nil, &engine.NotFoundError{What: "message", ID: messageID}
+}
+
+// MessageTake implements engine.Store.
+func (s *MemStore) MessageTake(ctx context.Context, name, key string, now time.Time) (m *engine.Message, err error) {
+	err = s.Tx(ctx, func(tx engine.Store) error {
+		m, err = tx.MessageTake(ctx, name, key, now)
+		return err
+	})
+	return
+}
+
+func (t *memTx) MessageTake(ctx context.Context, name, key string, now time.Time) (*engine.Message, error) {
+	for _, m := range t.messages {
+		if m.State == engine.MessageBuffered && m.Name == name && m.CorrelationKey == key && m.ExpiresAt.After(now) {
+			c := *m
+			stored := m
+			t.pending = append(t.pending, func() { stored.State = engine.MessageConsumed })
+			c.State = engine.MessageConsumed
+			return &c, nil
+		}
+	}
+	return nil, nil
 }
 
 // IncidentGet implements engine.Store.

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -115,12 +116,14 @@ p.xmin = (SELECT q.xmin FROM process_instances q WHERE q.id = p.id),
 		(SELECT json_agg(json_build_array(c.kind, c.name) ORDER BY c.kind, c.pos) FROM user_task_candidates c WHERE c.task_id = t.id)) ORDER BY t.id)
 	FROM user_tasks t WHERE t.process_instance_id = p.id AND t.state = '` + string(engine.TaskCreated) + `'),
 (SELECT json_agg(json_build_array(id, element_instance_id, element_id, topic, state, retries, due_at, error_message, error_details,
-		headers, business_key, created_at) ORDER BY id)
+		headers, business_key, created_at, kind, definition_id, timer, fired, lease_owner, lease_until) ORDER BY id)
 	FROM jobs WHERE process_instance_id = p.id AND state IN ('` + string(engine.JobActive) + `', '` + string(engine.JobFailed) + `')),
 (SELECT json_agg(json_build_array(id, element_instance_id, element_id, type, message, job_id, state, created_at, resolved_at) ORDER BY id)
 	FROM incidents WHERE process_instance_id = p.id AND state = '` + string(engine.IncidentOpen) + `'),
 (SELECT json_agg(json_build_array(scope_id, element_id, flow_id, count) ORDER BY scope_id, element_id, flow_id)
-	FROM join_tokens WHERE process_instance_id = p.id)
+	FROM join_tokens WHERE process_instance_id = p.id),
+(SELECT json_agg(json_build_array(id, element_instance_id, element_id, definition_id, kind, name, correlation_key, business_key, created_at) ORDER BY id)
+	FROM subscriptions WHERE process_instance_id = p.id)
 FROM process_instances p WHERE p.id = $1`
 
 func (s *Store) livePostgres(ctx context.Context, id int64, lock bool) (*engine.LiveState, int64, error) {
@@ -133,11 +136,11 @@ func (s *Store) livePostgres(ctx context.Context, id int64, lock bool) (*engine.
 			in    engine.Instance
 			seq   int64
 			fresh sql.NullBool
-			js    [6][]byte
+			js    [7][]byte
 		)
 		err := s.db.Statement.ConnPool.QueryRowContext(ctx, q, id).Scan(&in.ID, &in.DefinitionID, &in.Key, &in.Version, &in.BusinessKey,
 			&in.StartKey, &in.State, &in.Revision, timeCol{&in.StartedAt}, timeCol{&in.EndedAt}, &seq, &fresh,
-			&js[0], &js[1], &js[2], &js[3], &js[4], &js[5])
+			&js[0], &js[1], &js[2], &js[3], &js[4], &js[5], &js[6])
 		if err != nil {
 			return nil, 0, notFound(err, "process instance", id, "lock process instance")
 		}
@@ -159,7 +162,7 @@ func (s *Store) livePostgres(ctx context.Context, id int64, lock bool) (*engine.
 }
 
 // decodeLive fills st from the JSON arrays of liveQuery.
-func decodeLive(st *engine.LiveState, js [6][]byte) error {
+func decodeLive(st *engine.LiveState, js [7][]byte) error {
 	id := st.Instance.ID
 	var err error
 	if st.ElementInstances, err = jsonRows(js[0], func(f []json.RawMessage) (*engine.ElementInstance, error) {
@@ -199,7 +202,8 @@ func decodeLive(st *engine.LiveState, js [6][]byte) error {
 		j := &engine.Job{InstanceID: id}
 		var headers string
 		err := jsonFields(f, &j.ID, &j.ElementInstanceID, &j.ElementID, &j.Topic, &j.State, &j.Retries, jsonTime{&j.DueAt},
-			&j.ErrorMessage, &j.ErrorDetails, &headers, &j.BusinessKey, jsonTime{&j.CreatedAt})
+			&j.ErrorMessage, &j.ErrorDetails, &headers, &j.BusinessKey, jsonTime{&j.CreatedAt},
+			&j.Kind, &j.DefinitionID, &j.Timer, &j.Fired, &j.LeaseOwner, jsonTime{&j.LeaseUntil})
 		if err == nil && headers != "" {
 			if err := json.Unmarshal([]byte(headers), &j.Headers); err != nil {
 				return nil, fmt.Errorf("job %d headers: %w", j.ID, err)
@@ -222,6 +226,13 @@ func decodeLive(st *engine.LiveState, js [6][]byte) error {
 		return jt, jsonFields(f, &jt.ScopeID, &jt.ElementID, &jt.FlowID, &jt.Count)
 	}); err != nil {
 		return fmt.Errorf("join tokens: %w", err)
+	}
+	if st.Subscriptions, err = jsonRows(js[6], func(f []json.RawMessage) (*engine.Subscription, error) {
+		sub := &engine.Subscription{InstanceID: id}
+		return sub, jsonFields(f, &sub.ID, &sub.ElementInstanceID, &sub.ElementID, &sub.DefinitionID, &sub.Kind, &sub.Name,
+			&sub.CorrelationKey, &sub.BusinessKey, jsonTime{&sub.CreatedAt})
+	}); err != nil {
+		return fmt.Errorf("subscriptions: %w", err)
 	}
 	return nil
 }
@@ -352,6 +363,11 @@ func (s *Store) loadLive(ctx context.Context, st *engine.LiveState) error {
 		jt := &engine.JoinToken{InstanceID: id}
 		return jt, r.Scan(&jt.ScopeID, &jt.ElementID, &jt.FlowID, &jt.Count)
 	})
+	if err != nil {
+		return err
+	}
+	rows, err = s.query(ctx, `SELECT `+subCols+` FROM subscriptions WHERE process_instance_id = ? ORDER BY id`, id)
+	st.Subscriptions, err = scanAll(rows, err, scanSubscription)
 	return err
 }
 
@@ -469,6 +485,7 @@ func (s *Store) saveRows(w *writer, c *engine.InstanceChanges, lk *locked, seq i
 		{"user tasks", s.saveUserTasks},
 		{"jobs", s.saveJobs},
 		{"incidents", s.saveIncidents},
+		{"subscriptions", s.saveSubscriptions},
 	}
 	id := c.Instance.ID
 	w.inst.set(id)
@@ -695,10 +712,12 @@ follow_up_date = excluded.follow_up_date, priority = excluded.priority, form_key
 
 func (s *Store) saveJobs(w *writer, c *engine.InstanceChanges, _ *locked) error {
 	jobs := lastByKey(c.Jobs, func(j *engine.Job) int64 { return j.ID })
-	return w.insertRows(`INSERT INTO jobs (id, process_instance_id, element_instance_id, element_id, topic, state, retries, due_at, error_message, error_details, headers, business_key, created_at)`,
+	return w.insertRows(`INSERT INTO jobs (id, process_instance_id, element_instance_id, element_id, topic, state, retries, due_at, error_message, error_details, headers, business_key, created_at,
+kind, definition_id, timer, fired, lease_owner, lease_until)`,
 		` ON CONFLICT (id) DO UPDATE SET topic = excluded.topic, state = excluded.state, retries = excluded.retries, due_at = excluded.due_at,
-error_message = excluded.error_message, error_details = excluded.error_details, headers = excluded.headers, business_key = excluded.business_key`,
-		13, len(jobs), func(i int) error {
+error_message = excluded.error_message, error_details = excluded.error_details, headers = excluded.headers, business_key = excluded.business_key,
+fired = excluded.fired, lease_owner = excluded.lease_owner, lease_until = excluded.lease_until`,
+		19, len(jobs), func(i int) error {
 			j := jobs[i]
 			headers := ""
 			if len(j.Headers) > 0 {
@@ -709,7 +728,8 @@ error_message = excluded.error_message, error_details = excluded.error_details, 
 				headers = string(b)
 			}
 			w.group(j.ID, &w.inst, j.ElementInstanceID, j.ElementID, j.Topic, string(j.State), j.Retries, s.tn(j.DueAt),
-				j.ErrorMessage, j.ErrorDetails, headers, j.BusinessKey, s.tv(j.CreatedAt))
+				j.ErrorMessage, j.ErrorDetails, headers, j.BusinessKey, s.tv(j.CreatedAt),
+				string(cmp.Or(j.Kind, engine.JobWork)), j.DefinitionID, j.Timer, j.Fired, j.LeaseOwner, s.tn(j.LeaseUntil))
 			return nil
 		})
 }

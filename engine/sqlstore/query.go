@@ -642,13 +642,15 @@ func (s *Store) UserTaskList(ctx context.Context, p *engine.UserTaskListParams) 
 
 // Jobs.
 
-const jobCols = `id, process_instance_id, element_instance_id, element_id, topic, state, retries, due_at, error_message, error_details, headers, business_key, created_at`
+const jobCols = `id, process_instance_id, element_instance_id, element_id, topic, state, retries, due_at, error_message, error_details, headers, business_key, created_at,
+kind, definition_id, timer, fired, lease_owner, lease_until`
 
 func scanJob(r *sql.Rows) (*engine.Job, error) {
 	j := &engine.Job{}
 	var headers string
 	err := r.Scan(&j.ID, &j.InstanceID, &j.ElementInstanceID, &j.ElementID, &j.Topic, &j.State, &j.Retries,
-		timeCol{&j.DueAt}, &j.ErrorMessage, &j.ErrorDetails, &headers, &j.BusinessKey, timeCol{&j.CreatedAt})
+		timeCol{&j.DueAt}, &j.ErrorMessage, &j.ErrorDetails, &headers, &j.BusinessKey, timeCol{&j.CreatedAt},
+		&j.Kind, &j.DefinitionID, &j.Timer, &j.Fired, &j.LeaseOwner, timeCol{&j.LeaseUntil})
 	if err == nil && headers != "" {
 		if err := json.Unmarshal([]byte(headers), &j.Headers); err != nil {
 			return nil, fmt.Errorf("job %d headers: %w", j.ID, err)
@@ -678,6 +680,9 @@ func (s *Store) JobList(ctx context.Context, p *engine.JobListParams) ([]*engine
 	}
 	if p.State != "" {
 		w.add(`state = ?`, string(p.State))
+	}
+	if p.DefinitionID != 0 {
+		w.add(`definition_id = ?`, p.DefinitionID)
 	}
 	if err := s.afterTime(&w, p.Page, "created_at", "id", false); err != nil {
 		return nil, err

@@ -1,0 +1,109 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/batonbpm/baton/engine"
+)
+
+// JobsClaim implements engine.Store. On PostgreSQL one statement selects
+// the due jobs FOR UPDATE SKIP LOCKED and leases them, so nodes claiming at
+// the same moment take disjoint jobs and never wait for each other; SQLite
+// has one writer, which serialises claims.
+func (s *Store) JobsClaim(ctx context.Context, p *engine.JobClaimParams) ([]*engine.Job, error) {
+	if !s.tx && !s.sh.pg {
+		var out []*engine.Job
+		err := s.Tx(ctx, func(tx engine.Store) (err error) {
+			out, err = tx.JobsClaim(ctx, p)
+			return err
+		})
+		return out, err
+	}
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var which strings.Builder
+	which.WriteString(`(kind <> '` + string(engine.JobWork) + `'`)
+	args := []any{p.Owner, s.tv(p.LeaseUntil), s.tv(p.Now), s.tv(p.Now)}
+	if len(p.Topics) > 0 {
+		which.WriteString(` OR (kind = '` + string(engine.JobWork) + `' AND topic IN (` + strings.TrimSuffix(strings.Repeat("?,", len(p.Topics)), ",") + `))`)
+		for _, t := range p.Topics {
+			args = append(args, t)
+		}
+	}
+	which.WriteString(`)`)
+	args = append(args, limit)
+	skip := ""
+	if s.sh.pg {
+		skip = ` FOR UPDATE SKIP LOCKED`
+	}
+	q := `UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id IN (SELECT id FROM jobs
+WHERE state = '` + string(engine.JobActive) + `' AND due_at <= ? AND (lease_until IS NULL OR lease_until <= ?) AND ` + which.String() + `
+ORDER BY due_at LIMIT ?` + skip + `) RETURNING ` + jobCols
+	rows, err := s.query(ctx, q, args...)
+	out, err := scanAll(rows, err, scanJob)
+	if err != nil {
+		return nil, translate(err, "claim due jobs")
+	}
+	slices.SortFunc(out, func(a, b *engine.Job) int {
+		if c := a.DueAt.Compare(b.DueAt); c != 0 {
+			return c
+		}
+		return int(a.ID - b.ID)
+	})
+	return out, nil
+}
+
+// JobLock implements engine.Store.
+func (s *Store) JobLock(ctx context.Context, id int64) (*engine.Job, error) {
+	lock := ""
+	if s.sh.pg && s.tx {
+		lock = ` FOR UPDATE`
+	}
+	rows, err := s.query(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`+lock, id)
+	j, err := scanOne(rows, err, scanJob)
+	if err != nil {
+		return nil, notFound(err, "job", id, "lock job")
+	}
+	return j, nil
+}
+
+// JobsSave implements engine.Store.
+func (s *Store) JobsSave(ctx context.Context, jobs []*engine.Job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	if !s.tx {
+		return s.Tx(ctx, func(tx engine.Store) error { return tx.JobsSave(ctx, jobs) })
+	}
+	for _, j := range jobs {
+		if j.InstanceID != 0 {
+			return &engine.InvalidError{Field: "job", Reason: fmt.Sprintf("job %d belongs to instance %d: save it with the instance", j.ID, j.InstanceID)}
+		}
+		headers := ""
+		if len(j.Headers) > 0 {
+			b, err := json.Marshal(j.Headers)
+			if err != nil {
+				return err
+			}
+			headers = string(b)
+		}
+		_, err := s.db.Statement.ConnPool.ExecContext(ctx, s.rebind(`INSERT INTO jobs (id, process_instance_id, element_instance_id, element_id, topic, state, retries, due_at,
+error_message, error_details, headers, business_key, created_at, kind, definition_id, timer, fired, lease_owner, lease_until)
+VALUES (?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET state = excluded.state, retries = excluded.retries, due_at = excluded.due_at,
+error_message = excluded.error_message, error_details = excluded.error_details, fired = excluded.fired,
+lease_owner = excluded.lease_owner, lease_until = excluded.lease_until`),
+			j.ID, j.ElementID, j.Topic, string(j.State), j.Retries, s.tn(j.DueAt), j.ErrorMessage, j.ErrorDetails, headers,
+			s.tv(j.CreatedAt), string(j.Kind), j.DefinitionID, j.Timer, j.Fired, j.LeaseOwner, s.tn(j.LeaseUntil))
+		if err != nil {
+			return translate(err, fmt.Sprintf("save job %d", j.ID))
+		}
+	}
+	return nil
+}
