@@ -111,8 +111,31 @@ func TestServe(t *testing.T) {
 		t.Fatalf("start: %d %s", res.StatusCode, body)
 	}
 
+	// A request in flight when SIGTERM arrives is finished: its body is
+	// still being sent when the signal comes.
+	pr, pw := io.Pipe()
+	inFlight := make(chan *http.Response, 1)
+	go func() {
+		res, err := http.Post(url+"/api/v1/process-definitions/key/order/start", "application/json", pr)
+		if err != nil {
+			t.Errorf("request in flight: %v", err)
+		}
+		inFlight <- res
+	}()
+	if _, err := pw.Write([]byte(`{"variables":`)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the server has read the headers and waits for the body
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	pw.Write([]byte(`{"amount":5}}`))
+	pw.Close()
+	if res := <-inFlight; res == nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("the request in flight at SIGTERM got %v, want 201", res)
+	} else {
+		res.Body.Close()
 	}
 	select {
 	case err := <-done:
