@@ -6,7 +6,7 @@ GO       ?= go
 NPM      ?= npm
 FUZZTIME ?= 3m
 
-.PHONY: all build run serve test bench bench-peer bench-store lint fuzz clean
+.PHONY: all build run serve test bench bench-peer bench-store bench-jobs lint fuzz clean
 
 all: build
 
@@ -53,6 +53,11 @@ bench-peer: bench/peer/node_modules/.package-lock.json
 # make bench-store STOREFLAGS='-d 30s -cpuprofile cpu.out'.
 bench-store:
 	$(GO) run ./bench/store $(STOREFLAGS)
+
+# The job executor on PostgreSQL: jobs/s with 1 and 3 nodes, timer lag for
+# 10,000 due timers; make bench-jobs JOBSFLAGS='-n 20000'.
+bench-jobs:
+	$(GO) run ./bench/jobs $(JOBSFLAGS)
 
 lint:
 	@unformatted="$$(gofmt -l .)"; \

@@ -49,6 +49,10 @@ func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("log format %q: expected text or json", format)
 }
 
+// serveSetup, when set, prepares the engine of baton serve before it
+// serves: tests register Go handlers with it.
+var serveSetup func(*engine.Engine) error
+
 func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -68,6 +72,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	}
 	workers := fs.Int("job-workers", defWorkers, "how many jobs (timers, Go handler work) run at once; 0 runs none on this node (env BATON_JOB_WORKERS)")
 	poll := fs.Duration("job-poll", engine.ExecutorPollDefault, "how often the job executor looks for due jobs when nothing wakes it")
+	lease := fs.Duration("job-lease", engine.ExecutorLeaseDefault, "how long a claimed job is this node's; another node takes over a job whose lease expired")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -99,6 +104,12 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	eng := engine.New(store, engine.Config{})
+	if serveSetup != nil {
+		if err := serveSetup(eng); err != nil {
+			log.Error("set up the engine", "err", err)
+			return 1
+		}
+	}
 	srv, err := server.New(server.Config{Engine: eng, DB: db, Dialect: dialect, Logger: log})
 	if err != nil {
 		log.Error("build the server", "err", err)
@@ -128,7 +139,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	jctx, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
 	if *workers > 0 {
-		x := eng.NewExecutor(engine.ExecutorConfig{Workers: *workers, Poll: *poll, Logger: log})
+		x := eng.NewExecutor(engine.ExecutorConfig{Workers: *workers, Poll: *poll, Lease: *lease, Logger: log})
 		log.Info("job executor running", "owner", x.Owner(), "workers", *workers, "poll", *poll)
 		go func() {
 			defer close(jobsDone)

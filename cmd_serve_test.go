@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/batonbpm/baton/engine"
 )
 
 // TestMain makes the test binary `baton` itself when BATON_SERVE_HELPER is
@@ -23,6 +25,12 @@ import (
 // `baton serve` process, with the arguments in BATON_SERVE_ARGS.
 func TestMain(m *testing.M) {
 	if os.Getenv("BATON_SERVE_HELPER") == "1" {
+		if node := os.Getenv("BATON_TEST_WORK_HANDLER"); node != "" {
+			serveSetup = func(e *engine.Engine) error {
+				e.RegisterHandler("work", nodesWorkHandler(node))
+				return nil
+			}
+		}
 		var args []string
 		if err := json.Unmarshal([]byte(os.Getenv("BATON_SERVE_ARGS")), &args); err != nil {
 			fmt.Fprintln(os.Stderr, "BATON_SERVE_ARGS:", err)

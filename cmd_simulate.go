@@ -234,55 +234,106 @@ type simulation struct {
 
 // drive completes open user tasks and worker jobs (except held ones) until
 // the instance waits; then it applies the next event given, or, without
-// one, moves the clock to the next timer. It returns "" when the instance
-// completed, else a sentence saying where it waits or what incident
-// stopped it.
+// one, moves the clock to the next timer. The instances its call
+// activities start (the called process is in the same file) are driven
+// with it, their jobs run by the simulation's executor. It returns "" when
+// the instance completed, else a sentence saying where it waits or what
+// incident stopped it.
 func (sim *simulation) drive(ctx context.Context) (string, error) {
 	for range simulateStepsMax {
 		if _, err := sim.x.RunDue(ctx); err != nil {
 			return "", err
 		}
-		st, err := sim.s.InstanceLive(ctx, sim.id)
+		sts, err := sim.live(ctx)
 		if err != nil {
 			return "", err
 		}
-		if st.Instance.State != engine.InstanceActive {
+		if len(sts) == 0 {
 			return "", nil
 		}
-		if len(st.Incidents) > 0 {
-			var msgs []string
+		var msgs []string
+		for _, st := range sts {
 			for _, in := range st.Incidents {
-				msgs = append(msgs, fmt.Sprintf("%s: %s", in.ElementID, in.Message))
+				msgs = append(msgs, fmt.Sprintf("%s%s: %s", in.ElementID, sim.in(st), in.Message))
 			}
+		}
+		if len(msgs) > 0 {
 			return "instance has an incident: " + strings.Join(msgs, "; "), nil
 		}
-		if acted, err := sim.completeOne(ctx, st); acted || err != nil {
-			if err != nil {
-				return "", err
+		acted := false
+		for _, st := range sts {
+			if acted, err = sim.completeOne(ctx, st); acted || err != nil {
+				break
 			}
+		}
+		if err != nil {
+			return "", err
+		}
+		if acted {
 			continue
 		}
 		if len(sim.events) > 0 {
 			ev := sim.events[0]
 			sim.events = sim.events[1:]
-			if err := sim.apply(ctx, st, ev); err != nil {
+			if err := sim.apply(ctx, sts, ev); err != nil {
 				return err.Error(), nil // the path so far is printed, then why it stopped
 			}
 			continue
 		}
-		if next := nextTimer(st); !next.IsZero() && len(sim.hold) == 0 {
+		var next time.Time
+		for _, st := range sts {
+			if t := nextTimer(st); !t.IsZero() && (next.IsZero() || t.Before(next)) {
+				next = t
+			}
+		}
+		if !next.IsZero() && len(sim.hold) == 0 {
 			sim.clk.now = next
 			continue
 		}
 		var waiting []string
-		for _, ei := range st.ElementInstances {
-			if ei.ID != sim.id {
-				waiting = append(waiting, ei.ElementID+" ("+string(ei.Kind)+")")
+		for _, st := range sts {
+			for _, ei := range st.ElementInstances {
+				if ei.ID != st.Instance.ID {
+					waiting = append(waiting, ei.ElementID+" ("+string(ei.Kind)+")"+sim.in(st))
+				}
 			}
 		}
 		return "instance waits at " + strings.Join(waiting, ", "), nil
 	}
 	return fmt.Sprintf("stopped after %d steps: the model may loop for ever", simulateStepsMax), nil
+}
+
+// live returns the live state of the simulated instance and of the active
+// instances its call activities started, and theirs, parents first; none
+// when the simulated instance ended.
+func (sim *simulation) live(ctx context.Context) ([]*engine.LiveState, error) {
+	root, err := sim.s.InstanceLive(ctx, sim.id)
+	if err != nil || root.Instance.State != engine.InstanceActive {
+		return nil, err
+	}
+	sts := []*engine.LiveState{root}
+	for i := 0; i < len(sts); i++ {
+		children, err := sim.s.InstanceList(ctx, &engine.InstanceListParams{ParentInstanceID: sts[i].Instance.ID, State: engine.InstanceActive, Page: engine.Page{Limit: 1000}})
+		if err != nil {
+			return nil, err
+		}
+		for _, ch := range children {
+			st, err := sim.s.InstanceLive(ctx, ch.ID)
+			if err != nil {
+				return nil, err
+			}
+			sts = append(sts, st)
+		}
+	}
+	return sts, nil
+}
+
+// in names the called instance st in messages: "" for the simulated one.
+func (sim *simulation) in(st *engine.LiveState) string {
+	if st.Instance.ID == sim.id {
+		return ""
+	}
+	return " in called " + st.Instance.Key
 }
 
 // completeOne completes one open user task or worker job that is not held.
@@ -309,7 +360,7 @@ func (sim *simulation) completeOne(ctx context.Context, st *engine.LiveState) (b
 }
 
 // apply applies one event given on the command line.
-func (sim *simulation) apply(ctx context.Context, st *engine.LiveState, ev simEvent) error {
+func (sim *simulation) apply(ctx context.Context, sts []*engine.LiveState, ev simEvent) error {
 	switch ev.kind {
 	case "advance":
 		sim.clk.now = sim.clk.now.Add(ev.advance)
@@ -321,10 +372,13 @@ func (sim *simulation) apply(ctx context.Context, st *engine.LiveState, ev simEv
 		// The message goes to this instance: with the correlation key of
 		// its subscription.
 		key := ""
-		for _, sub := range st.Subscriptions {
-			if sub.Kind == engine.SubscribeMessage && sub.Name == ev.name {
-				key = sub.CorrelationKey
-				break
+	found:
+		for _, st := range sts {
+			for _, sub := range st.Subscriptions {
+				if sub.Kind == engine.SubscribeMessage && sub.Name == ev.name {
+					key = sub.CorrelationKey
+					break found
+				}
 			}
 		}
 		if _, err := sim.e.CorrelateMessage(ctx, &engine.MessageParams{Name: ev.name, CorrelationKey: key, Vars: ev.vars}); err != nil {
@@ -347,19 +401,57 @@ func nextTimer(st *engine.LiveState) time.Time {
 
 // pathLine is one JSON line of the simulated path.
 type pathLine struct {
-	Element string    `json:"element"`
-	Kind    string    `json:"kind"`
-	State   string    `json:"state"`
-	Detail  string    `json:"detail,omitempty"`
-	Time    time.Time `json:"-"`
+	Element string `json:"element"`
+	Kind    string `json:"kind"`
+	State   string `json:"state"`
+	Detail  string `json:"detail,omitempty"`
+	// Instance is, on the lines of an instance that a call activity
+	// started, its process key; the simulated instance's lines have none.
+	Instance string    `json:"instance,omitempty"`
+	Time     time.Time `json:"-"`
 }
 
+// callDepthMax bounds how deep printRun follows call activities.
+const callDepthMax = 64
+
 func printRun(ctx context.Context, w io.Writer, s engine.Store, d *bpmn.Definitions, id int64) error {
-	hist, err := s.HistoryList(ctx, id)
+	enc := json.NewEncoder(w)
+	hist, err := printPath(ctx, enc, s, d, id, "", 0)
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(w)
+	st, err := s.InstanceLive(ctx, id)
+	if err != nil {
+		return err
+	}
+	final := map[string]any{}
+	// Ended instances keep no live variables: rebuild the last value of each
+	// process variable from history.
+	for _, ev := range hist {
+		if ev.Type == engine.EventVariableSet && ev.Var.ScopeID == id {
+			final[ev.Var.Name] = ev.Var.NewValue
+		}
+	}
+	return enc.Encode(map[string]any{"state": st.Instance.State, "variables": final})
+}
+
+// printPath prints the path of instance id, its lines marked with instance
+// (the process key of a called instance), and the path of each instance
+// its call activities started right after the line of the call activity
+// instance's activation. It returns the instance's history.
+func printPath(ctx context.Context, enc *json.Encoder, s engine.Store, d *bpmn.Definitions, id int64, instance string, depth int) ([]engine.HistoryEvent, error) {
+	hist, err := s.HistoryList(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	called, err := s.InstanceList(ctx, &engine.InstanceListParams{ParentInstanceID: id, Page: engine.Page{Limit: 1000}})
+	if err != nil {
+		return nil, err
+	}
+	byCaller := map[int64][]*engine.Instance{}
+	for _, ch := range called {
+		byCaller[ch.ParentElementInstanceID] = append(byCaller[ch.ParentElementInstanceID], ch)
+	}
 	// The first instance of a looping activity is its body; the others,
 	// until the body ends, are its inner instances.
 	bodies := map[string]int64{}
@@ -387,21 +479,17 @@ func printRun(ctx context.Context, w io.Writer, s engine.Store, d *bpmn.Definiti
 				}
 			}
 		}
-		if err := enc.Encode(pathLine{Element: ev.ElementID, Kind: kind, State: ev.Type.String(), Detail: ev.Detail}); err != nil {
-			return err
+		if err := enc.Encode(pathLine{Element: ev.ElementID, Kind: kind, State: ev.Type.String(), Detail: ev.Detail, Instance: instance}); err != nil {
+			return nil, err
+		}
+		if ev.Type != engine.EventActivated || depth >= callDepthMax {
+			continue
+		}
+		for _, ch := range byCaller[ev.ElementInstanceID] {
+			if _, err := printPath(ctx, enc, s, d, ch.ID, ch.Key, depth+1); err != nil {
+				return nil, err
+			}
 		}
 	}
-	st, err := s.InstanceLive(ctx, id)
-	if err != nil {
-		return err
-	}
-	final := map[string]any{}
-	// Ended instances keep no live variables: rebuild the last value of each
-	// process variable from history.
-	for _, ev := range hist {
-		if ev.Type == engine.EventVariableSet && ev.Var.ScopeID == id {
-			final[ev.Var.Name] = ev.Var.NewValue
-		}
-	}
-	return enc.Encode(map[string]any{"state": st.Instance.State, "variables": final})
+	return hist, nil
 }

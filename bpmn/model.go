@@ -361,6 +361,11 @@ type FlowNode struct {
 	AttachedTo    *FlowNode
 	// Boundaries are the boundary events attached to this activity.
 	Boundaries []*FlowNode
+	// CompensationHandler is, on a compensation boundary event, the
+	// activity its association connects it to: the handler that undoes the
+	// activity the event is attached to (BPMN 2.0.2 §10.5.4, §10.7). nil
+	// when no association leads to an activity.
+	CompensationHandler *FlowNode
 
 	// Activities.
 
@@ -662,6 +667,10 @@ type CallActivity struct {
 	// PropagateAllChildVariables and PropagateAllParentVariables are zeebe:calledElement attributes.
 	PropagateAllChildVariables  bool
 	PropagateAllParentVariables bool
+	// Zeebe tells that zeebe:calledElement named the process: variables
+	// pass as in Camunda 8 (the propagate flags and the io mappings), not
+	// through camunda:in and camunda:out.
+	Zeebe bool
 }
 
 // CallMapping is one camunda:in or camunda:out element.

@@ -913,3 +913,43 @@ func TestParseNoPanicOnBrokenReferences(t *testing.T) {
 		}
 	}
 }
+
+// TestParseCompensationHandler checks that a compensation boundary event
+// gets the activity an association connects it to as its handler, whichever
+// way the association points and whichever container holds it.
+func TestParseCompensationHandler(t *testing.T) {
+	t.Parallel()
+	d := ptParse(t, ptProc(`
+  <bpmn:task id="book"/>
+  <bpmn:boundaryEvent id="cb" attachedToRef="book"><bpmn:compensateEventDefinition/></bpmn:boundaryEvent>
+  <bpmn:task id="undoBook" isForCompensation="true"/>
+  <bpmn:association id="a1" associationDirection="One" sourceRef="cb" targetRef="undoBook"/>
+  <bpmn:task id="pay"/>
+  <bpmn:boundaryEvent id="cbPay" attachedToRef="pay"><bpmn:compensateEventDefinition/></bpmn:boundaryEvent>
+  <bpmn:task id="refund" isForCompensation="true"/>
+  <bpmn:association id="a2" sourceRef="refund" targetRef="cbPay"/>
+  <bpmn:subProcess id="sub">
+    <bpmn:task id="inner"/>
+    <bpmn:boundaryEvent id="cbInner" attachedToRef="inner"><bpmn:compensateEventDefinition/></bpmn:boundaryEvent>
+    <bpmn:task id="undoInner" isForCompensation="true"/>
+  </bpmn:subProcess>
+  <bpmn:association id="a3" sourceRef="cbInner" targetRef="undoInner"/>
+  <bpmn:task id="ship"/>
+  <bpmn:boundaryEvent id="cbShip" attachedToRef="ship"><bpmn:compensateEventDefinition/></bpmn:boundaryEvent>
+  <bpmn:textAnnotation id="note"><bpmn:text>no handler</bpmn:text></bpmn:textAnnotation>
+  <bpmn:association id="a4" sourceRef="cbShip" targetRef="note"/>
+  <bpmn:boundaryEvent id="timer" attachedToRef="ship"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>
+  <bpmn:association id="a5" sourceRef="timer" targetRef="undoBook"/>`))
+	for event, want := range map[string]string{"cb": "undoBook", "cbPay": "refund", "cbInner": "undoInner", "cbShip": "", "timer": ""} {
+		got := ""
+		if h := ptNode(t, d, event).CompensationHandler; h != nil {
+			got = h.ID
+		}
+		if got != want {
+			t.Errorf("%s: compensation handler %q, want %q", event, got, want)
+		}
+	}
+	if ptHasProblem(d, SeverityWarning, "cb", "handler") || !ptHasProblem(d, SeverityWarning, "cbShip", "no compensation handler") {
+		t.Errorf("problems:%s", ptProblems(d))
+	}
+}

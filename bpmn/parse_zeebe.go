@@ -95,6 +95,14 @@ func (p *parser) zeebeExtension(n *FlowNode, o owner, e int32, el *xelem) {
 		// Zeebe propagates all variables both ways unless told otherwise.
 		n.Call.PropagateAllChildVariables = p.boolAttr(e, nsNone, "propagateAllChildVariables", true)
 		n.Call.PropagateAllParentVariables = p.boolAttr(e, nsNone, "propagateAllParentVariables", true)
+		n.Call.Zeebe = true
+		// bindingType is latest (the default), deployment or versionTag.
+		if v := strings.TrimSpace(x.get(e, "bindingType")); v != "" {
+			n.Call.Binding = v
+		}
+		if v := strings.TrimSpace(x.get(e, "versionTag")); v != "" {
+			n.Call.VersionTag = v
+		}
 	case "script":
 		t := task()
 		if v := x.get(e, "expression"); v != "" {

@@ -215,6 +215,7 @@ func (r *resolver) link() {
 		}
 		sev := refSeverity(p)
 		r.linkContainer(&p.Container, sev)
+		r.linkCompensation(&p.Container)
 		for _, l := range p.Lanes {
 			l.Nodes = l.Nodes[:0]
 			for _, ref := range l.NodeRefs {
@@ -289,6 +290,7 @@ func (r *resolver) linkContainer(c *Container, sev Severity) {
 func (r *resolver) linkNode(n *FlowNode, sev Severity) {
 	kind := string(n.Kind)
 	n.Default = nil
+	n.CompensationHandler = nil
 	if n.DefaultRef != "" {
 		if f, ok := r.lookup(n.DefaultRef).(*SequenceFlow); ok {
 			n.Default = f
@@ -370,4 +372,40 @@ func (r *resolver) message(ref string, sev Severity, line int, n *FlowNode) *Mes
 	}
 	r.problem(sev, line, n.ID, string(n.Kind), "messageRef names no message: %s", ref)
 	return nil
+}
+
+// linkCompensation sets the CompensationHandler of every compensation
+// boundary event in c and its sub-processes: the activity an association
+// connects the event to, in either direction (BPMN 2.0.2 §10.5.4).
+// Modelers put the association next to the event or in an enclosing
+// container, so every association of the process counts. When several
+// activities qualify, the first marked isForCompensation wins, else the
+// first.
+func (r *resolver) linkCompensation(c *Container) {
+	for _, a := range c.Associations {
+		if a == nil || a.Kind != "association" {
+			continue
+		}
+		src, _ := r.lookup(a.SourceRef).(*FlowNode)
+		tgt, _ := r.lookup(a.TargetRef).(*FlowNode)
+		setCompensationHandler(src, tgt)
+		setCompensationHandler(tgt, src)
+	}
+	for _, n := range c.Nodes {
+		if n != nil && n.Children != nil {
+			r.linkCompensation(n.Children)
+		}
+	}
+}
+
+// setCompensationHandler makes h the compensation handler of b when b is a
+// compensation boundary event and h an activity that fits better than what
+// b has.
+func setCompensationHandler(b, h *FlowNode) {
+	if b == nil || h == nil || b.Kind != KindBoundaryEvent || b.EventKind() != EventCompensation || !h.Kind.IsActivity() || h == b.AttachedTo {
+		return
+	}
+	if b.CompensationHandler == nil || (!b.CompensationHandler.IsForCompensation && h.IsForCompensation) {
+		b.CompensationHandler = h
+	}
 }

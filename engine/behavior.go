@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/batonbpm/baton/bpmn"
 )
@@ -37,9 +38,12 @@ var behaviors = map[bpmn.Kind]behavior{
 	bpmn.KindExclusiveGateway:       exclusiveGateway{},
 	bpmn.KindParallelGateway:        parallelGateway{},
 	bpmn.KindInclusiveGateway:       inclusiveGateway{},
+	bpmn.KindEventBasedGateway:      eventBasedGateway{},
 	bpmn.KindSubProcess:             subProcess{},
+	bpmn.KindTransaction:            subProcess{}, // its cancel end event: transaction.go
 	bpmn.KindEventSubProcess:        eventSubProcess{},
 	bpmn.KindBoundaryEvent:          boundaryEvent{},
+	bpmn.KindCallActivity:           callActivity{},
 }
 
 // behaviorOf returns the behaviour of n, or one that raises an incident when
@@ -53,11 +57,11 @@ func behaviorOf(n *bpmn.FlowNode) behavior {
 
 // executedEvents are the event definitions the engine executes, by event kind.
 var executedEvents = map[bpmn.Kind][]bpmn.EventKind{
-	bpmn.KindStartEvent:             {bpmn.EventNone, bpmn.EventTimer, bpmn.EventMessage, bpmn.EventSignal, bpmn.EventError, bpmn.EventEscalation},
-	bpmn.KindBoundaryEvent:          {bpmn.EventTimer, bpmn.EventMessage, bpmn.EventSignal, bpmn.EventError, bpmn.EventEscalation},
-	bpmn.KindEndEvent:               {bpmn.EventNone, bpmn.EventTerminate, bpmn.EventMessage, bpmn.EventSignal, bpmn.EventError, bpmn.EventEscalation},
-	bpmn.KindIntermediateThrowEvent: {bpmn.EventNone, bpmn.EventLink, bpmn.EventMessage, bpmn.EventSignal, bpmn.EventEscalation},
-	bpmn.KindIntermediateCatchEvent: {bpmn.EventLink, bpmn.EventTimer, bpmn.EventMessage, bpmn.EventSignal},
+	bpmn.KindStartEvent:             {bpmn.EventNone, bpmn.EventTimer, bpmn.EventMessage, bpmn.EventSignal, bpmn.EventError, bpmn.EventEscalation, bpmn.EventConditional, bpmn.EventCompensation},
+	bpmn.KindBoundaryEvent:          {bpmn.EventTimer, bpmn.EventMessage, bpmn.EventSignal, bpmn.EventError, bpmn.EventEscalation, bpmn.EventConditional, bpmn.EventCompensation, bpmn.EventCancel},
+	bpmn.KindEndEvent:               {bpmn.EventNone, bpmn.EventTerminate, bpmn.EventMessage, bpmn.EventSignal, bpmn.EventError, bpmn.EventEscalation, bpmn.EventCompensation, bpmn.EventCancel},
+	bpmn.KindIntermediateThrowEvent: {bpmn.EventNone, bpmn.EventLink, bpmn.EventMessage, bpmn.EventSignal, bpmn.EventEscalation, bpmn.EventCompensation},
+	bpmn.KindIntermediateCatchEvent: {bpmn.EventLink, bpmn.EventTimer, bpmn.EventMessage, bpmn.EventSignal, bpmn.EventConditional},
 }
 
 // Unsupported tells why the engine cannot execute n yet, or "" when it can.
@@ -78,6 +82,14 @@ func Unsupported(n *bpmn.FlowNode) string {
 		if !slices.Contains(executedEvents[n.Kind], ek) {
 			return fmt.Sprintf("%s start events are not executed yet", ek)
 		}
+		if ek == bpmn.EventConditional && (n.Parent == nil || n.Parent.Kind != bpmn.KindEventSubProcess) {
+			// Camunda 7 evaluates them only when asked (POST /condition).
+			return "conditional start events of a process are not executed yet: only those of event sub-processes are; start the process at a none, message, signal or timer start event"
+		}
+	case bpmn.KindEventBasedGateway:
+		if n.Instantiate || strings.EqualFold(n.EventGatewayType, "Parallel") {
+			return `instantiating event-based gateways (instantiate="true") are not executed yet; start the process at a message, signal or timer start event instead`
+		}
 	case bpmn.KindBoundaryEvent:
 		if !slices.Contains(executedEvents[n.Kind], ek) {
 			return fmt.Sprintf("%s boundary events are not executed yet", ek)
@@ -93,10 +105,17 @@ func Unsupported(n *bpmn.FlowNode) string {
 		if !slices.Contains(executedEvents[n.Kind], ek) {
 			return fmt.Sprintf("%s intermediate events are not executed yet", ek)
 		}
+	case bpmn.KindCallActivity:
+		if why := callUnsupported(n); why != "" {
+			return why
+		}
 	case bpmn.KindBusinessRuleTask:
 		if n.Task != nil && n.Task.Topic == nil && n.Task.DecisionRef != "" {
 			return "DMN decisions are not evaluated yet; give the task a job topic (camunda:topic or zeebe:taskDefinition)"
 		}
+	}
+	if why := compensationUnsupported(n); why != "" {
+		return why
 	}
 	for _, m := range append(n.Inputs[:len(n.Inputs):len(n.Inputs)], n.Outputs...) {
 		if m.Unsupported != "" {
@@ -129,15 +148,12 @@ func Check(d *bpmn.Definitions) []bpmn.Problem {
 						}
 					}
 				}
-			case n.IsForCompensation:
-				warn(n, "compensation handlers are not executed yet")
 			default:
 				if why := Unsupported(n); why != "" {
 					warn(n, why+"; reaching it raises an incident")
+				} else if w := compensationWarning(n); w != "" {
+					warn(n, w)
 				}
-			}
-			if n.Async.Before || n.Async.After {
-				warn(n, "asynchronous continuations are not executed yet: the element runs in the command that reaches it")
 			}
 			if n.Children != nil && n.Kind != bpmn.KindEventSubProcess {
 				walk(n.Children)

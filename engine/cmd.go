@@ -84,6 +84,12 @@ type cmd struct {
 	handedVars  func() Vars
 	// firstDue is the earliest due time of the jobs the command scheduled.
 	firstDue time.Time
+	// continuing is the element instance an async job continues: its
+	// asynchronous continuation is passed, not taken again.
+	continuing int64
+	// caller is the call activity instance that starts the instance begin
+	// creates, if any (see callactivity.go).
+	caller callerLink
 	// idNext and idEnd are the ids the command reserved and has not used.
 	idNext, idEnd int64
 	// varGen counts variable writes; visible caches the variables of
@@ -96,6 +102,8 @@ type cmd struct {
 	// its outgoing flows; they are tried after all flows are taken, so that
 	// tokens in transit from the same split count.
 	joinsToTry []*bpmn.FlowNode
+	// cond is what the command knows of waiting conditional events.
+	cond condState
 }
 
 type ctxKey struct{}
@@ -131,6 +139,8 @@ func (c *cmd) release() {
 	c.created, c.prevRev, c.prevState = false, 0, ""
 	c.idNext, c.idEnd = 0, 0
 	c.firstDue = time.Time{}
+	c.continuing = 0
+	c.caller = callerLink{}
 	c.lookup = scopeVars{}
 	c.handed = Job{}
 	c.varGen, c.visScope, c.visGen, c.visVars = 0, 0, 0, nil
@@ -153,6 +163,7 @@ func (c *cmd) release() {
 	c.history = clearSlice(c.history)
 	c.queue = clearSlice(c.queue)
 	c.joinsToTry = clearSlice(c.joinsToTry)
+	c.cond.reset()
 	ch := &c.changes
 	ch.Instance, ch.Created, ch.PrevRevision = nil, false, 0
 	ch.ElementInstances = clearSlice(ch.ElementInstances)
@@ -439,7 +450,17 @@ func (c *cmd) completeLater(ei *ElementInstance) {
 // drain runs queued steps until every token waits. Business failures become
 // incidents; any other error fails the command.
 func (c *cmd) drain() error {
-	for i := 0; i < len(c.queue); i++ {
+	for i := 0; ; i++ {
+		if i == len(c.queue) {
+			// Every token waits: conditional events see the variables
+			// written meanwhile; what they fire is queued.
+			if err := c.checkConditions(); err != nil {
+				return err
+			}
+			if i == len(c.queue) {
+				break
+			}
+		}
 		st := c.queue[i]
 		var err error
 		phase := phaseActivate
@@ -471,6 +492,9 @@ func (c *cmd) runActivate(ei *ElementInstance) error {
 		return nil // terminated while queued
 	}
 	if ei.State == ElementActivating {
+		if c.asyncBefore(ei) {
+			return c.continueLater(ei, AsyncBefore)
+		}
 		if err := c.applyInputs(ei); err != nil {
 			return err
 		}
@@ -492,11 +516,17 @@ func (c *cmd) runComplete(ei *ElementInstance) error {
 		if err := c.transition(ei, ElementCompleting); err != nil {
 			return err
 		}
-	case ElementCompleting: // a retry
+		if c.asyncAfter(ei) {
+			return c.continueLater(ei, AsyncAfter)
+		}
+	case ElementCompleting: // a retry, or an asynchronous continuation
 	default:
 		return nil // terminated while queued
 	}
 	if ei.Kind == kindProcess {
+		if c.inst.ParentInstanceID != 0 {
+			return c.returnToCaller(ei) // a called instance: callactivity.go
+		}
 		return c.finishProcess(ei)
 	}
 	return c.behaviorFor(ei).complete(c, ei)
@@ -531,10 +561,18 @@ func (c *cmd) leave(ei *ElementInstance, flows []*bpmn.SequenceFlow) error {
 		}
 		flows = nil
 	}
+	// A compensable activity keeps a compensation record, and some keep
+	// their local variables as its snapshot (compensation.go).
+	keep, err := c.compensable(ei)
+	if err != nil {
+		return err
+	}
 	if err := c.transition(ei, ElementCompleted); err != nil {
 		return err
 	}
-	c.dropLocals(ei.ID)
+	if !keep {
+		c.dropLocals(ei.ID)
+	}
 	scope := c.eiByID(ei.ScopeID)
 	for _, f := range flows {
 		if err := c.takeFlow(f, scope); err != nil {

@@ -79,7 +79,8 @@ func (c *cmd) begin(start *bpmn.FlowNode, vs Vars, businessKey, startKey string)
 		return err
 	}
 	c.inst = &Instance{ID: id, DefinitionID: def.ID, Key: def.Key, Version: def.Version, BusinessKey: businessKey,
-		StartKey: startKey, State: InstanceActive, StartedAt: c.now}
+		StartKey: startKey, State: InstanceActive, StartedAt: c.now,
+		ParentInstanceID: c.caller.instanceID, ParentElementInstanceID: c.caller.elementInstanceID}
 	c.created = true
 	proc := c.newEI()
 	*proc = ElementInstance{ID: id, InstanceID: id, ElementID: def.Key, Kind: kindProcess, State: ElementActivating, CreatedAt: c.now, dirty: true, fresh: true}
@@ -376,6 +377,9 @@ func (e *Engine) RetryIncident(ctx context.Context, incidentID int64, retries in
 		if inc.JobID != 0 {
 			return c.retryJob(ei, inc.JobID, max(retries, 1))
 		}
+		if ok, err := c.retryCondition(ei, inc); ok {
+			return err
+		}
 		if ei.Phase == phaseComplete {
 			c.completeLater(ei)
 		} else {
@@ -393,7 +397,7 @@ func (c *cmd) retryJob(ei *ElementInstance, jobID int64, retries int) error {
 	for _, j := range c.jobs {
 		if j.ID == jobID {
 			j.State, j.Retries, j.DueAt, j.dirty = JobActive, retries, c.now, true
-			if h := c.e.handler(j.Topic); h != nil {
+			if h := c.e.handler(j.Topic); h != nil && j.Kind == JobWork {
 				return c.work(ei, j, h)
 			}
 			return nil
@@ -403,9 +407,15 @@ func (c *cmd) retryJob(ei *ElementInstance, jobID int64, retries int) error {
 	return c.createJob(ei)
 }
 
-// Cancel terminates every element of a live instance; the instance ends as canceled.
+// Cancel terminates every element of a live instance; the instance ends as
+// canceled, and so do the instances its call activities started. An
+// instance a call activity started and still waits for is ErrConflict:
+// cancel the calling instance.
 func (e *Engine) Cancel(ctx context.Context, instanceID int64) error {
 	err := e.onInstance(ctx, "cancel", instanceID, func(c *cmd) error {
+		if err := c.refuseCalledCancel(); err != nil {
+			return err
+		}
 		proc := c.eiByID(c.inst.ID)
 		if err := c.terminate(proc); err != nil {
 			return err

@@ -57,6 +57,29 @@
 // nrOfCompletedInstances and the output collection, which reaches the
 // enclosing scope when the body completes. See multiinstance.go.
 //
+// # Compensation
+//
+// An activity with a compensation handler that completes leaves a
+// compensation record (a Subscription of kind SubscribeCompensation) in the
+// scope it completed in; a completed sub-process or multi-instance body that
+// holds records leaves one for itself, keeping its local variables as a
+// snapshot. A compensation throw starts the handlers of its scope's records,
+// latest completion first, as children of the throw event, which completes
+// when they have (waitForCompletion). A transaction's cancel end event
+// compensates the transaction, then its cancel boundary event interrupts
+// it. See compensation.go.
+//
+// # Call activities
+//
+// A call activity starts an instance of another process (the child,
+// linked by Instance.ParentInstanceID and ParentElementInstanceID) and
+// waits for it. A command changes one instance, so the start, the return
+// of the child's outputs, an error or escalation the child throws at its
+// call activity, and the cancel of a child whose call activity was
+// terminated are jobs of kind JobCall, run after the command that created
+// them committed; each is idempotent (the child's StartKey is made of the
+// call activity instance's id). See callactivity.go.
+//
 // # Variables
 //
 // Variables live in scopes: the process instance, sub-processes, and

@@ -282,6 +282,9 @@ func (e *Engine) moveStartEvents(ctx context.Context, tx Store, now time.Time, r
 			subs = append(subs, sub)
 		}
 		for _, j := range old {
+			if j.Kind != JobTimer || j.InstanceID != 0 {
+				continue // a pending signal broadcast of the old version still goes out
+			}
 			j.State, j.LeaseOwner, j.LeaseUntil = JobCanceled, "", time.Time{}
 			jobs = append(jobs, j)
 		}

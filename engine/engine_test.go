@@ -666,8 +666,7 @@ func TestDeploy(t *testing.T) {
 	}
 
 	// What the engine does not execute yet deploys, with a warning naming it.
-	timer := bpmntest.New("t").Start("s").Node("wait", "intermediateCatchEvent",
-		bpmntest.Inner(`<bpmn:conditionalEventDefinition><bpmn:condition>${x > 1}</bpmn:condition></bpmn:conditionalEventDefinition>`)).End("e").Chain("s", "wait", "e").XML()
+	timer := bpmntest.New("t").Start("s").Node("wait", "complexGateway").End("e").Chain("s", "wait", "e").XML()
 	dt, err := e.Deploy(ctx, &engine.DeployParams{Resources: []engine.Resource{{Name: "t.bpmn", Data: timer}}})
 	if err != nil {
 		t.Fatal(err)
@@ -761,8 +760,7 @@ func TestZeebeIOMapping(t *testing.T) {
 
 func TestUnsupportedElementRaisesIncident(t *testing.T) {
 	t.Parallel()
-	e, s := deploy(t, bpmntest.New("p").Start("s").Node("wait", "intermediateCatchEvent",
-		bpmntest.Inner(`<bpmn:conditionalEventDefinition><bpmn:condition>${x > 1}</bpmn:condition></bpmn:conditionalEventDefinition>`)).End("e").Chain("s", "wait", "e"))
+	e, s := deploy(t, bpmntest.New("p").Start("s").Node("wait", "complexGateway").End("e").Chain("s", "wait", "e"))
 	inst := start(t, e, "p", nil)
 	incs, _ := s.IncidentList(ctx, &engine.IncidentListParams{InstanceID: inst.ID})
 	if len(incs) != 1 || incs[0].ElementID != "wait" || !strings.Contains(incs[0].Message, "not executed yet") {

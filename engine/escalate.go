@@ -189,7 +189,8 @@ func (c *cmd) triggerCatch(k *catcher) (*ElementInstance, error) {
 func (c *cmd) throwError(from *ElementInstance, code, message string, vars Vars) (bool, error) {
 	k := c.findCatcher(from, bpmn.EventError, code)
 	if k == nil {
-		return c.throwToCaller(from, bpmn.EventError, code)
+		caught, _, err := c.throwToCaller(from, bpmn.EventError, code, message)
+		return caught, err
 	}
 	scope, err := c.triggerCatch(k)
 	if err != nil {
@@ -231,17 +232,17 @@ func uncaughtError(n *bpmn.FlowNode, code, message string) *IncidentError {
 }
 
 // throwEscalation throws the escalation of escalation throw or end event
-// ei. It tells whether an interrupting catch terminated ei, which must then
-// not go on. Uncaught, the escalation is recorded in history and ei goes
-// on. The catching event's camunda:escalationCodeVariable is written like
+// ei. It tells whether an interrupting catch terminated ei, or will (a
+// catch in a calling instance), which must then not go on. Uncaught, the
+// escalation is recorded in history and ei goes on. The catching event's camunda:escalationCodeVariable is written like
 // errorCodeVariable (see throwError).
 func (c *cmd) throwEscalation(ei *ElementInstance) (interrupted bool, err error) {
 	code := ei.node.Event().EscalationCode()
 	k := c.findCatcher(ei, bpmn.EventEscalation, code)
 	if k == nil {
-		caught, err := c.throwToCaller(ei, bpmn.EventEscalation, code)
+		caught, wait, err := c.throwToCaller(ei, bpmn.EventEscalation, code, "")
 		if err != nil || caught {
-			return false, err
+			return wait, err
 		}
 		c.record(ei, EventEscalationUncaught, fmt.Sprintf("escalation %q was not caught; the instance goes on", code))
 		return false, nil
@@ -254,16 +255,6 @@ func (c *cmd) throwEscalation(ei *ElementInstance) (interrupted bool, err error)
 		c.setVar(scope.ID, v, orNil(code))
 	}
 	return !ei.State.Live(), nil
-}
-
-// throwToCaller is where a throw that no scope of this instance catches
-// would go on: to the call activity that started the instance, whose
-// boundary events and enclosing scopes catch it like those of a
-// sub-process (BPMN 2.0.2 §10.5.6). Call activities are not executed yet
-// (see Unsupported), so no instance has a caller and nothing catches; when
-// they are, this is the hook that hands the throw to the calling instance.
-func (c *cmd) throwToCaller(from *ElementInstance, kind bpmn.EventKind, code string) (caught bool, err error) {
-	return false, nil
 }
 
 // orNil is s, or nil for "" (Camunda writes null for a missing code or message).

@@ -194,11 +194,16 @@ func (c *cmd) applyInputs(ei *ElementInstance) error {
 
 // applyOutputs evaluates the output mappings of ei in its own scope and
 // writes them outwards from the enclosing scope (a loop body's apply to
-// each inner instance instead).
+// each inner instance instead, and write outwards from the inner instance,
+// so that a mapping to its output element sets its own, as in Camunda 8).
 func (c *cmd) applyOutputs(ei *ElementInstance) error {
 	n := ei.node
 	if n == nil || len(n.Outputs) == 0 || ei.Kind == KindMultiInstanceBody {
 		return nil
+	}
+	scope := ei.ScopeID
+	if isLoopInner(ei) {
+		scope = ei.ID
 	}
 	for _, m := range n.Outputs {
 		var v any
@@ -208,7 +213,7 @@ func (c *cmd) applyOutputs(ei *ElementInstance) error {
 				return err
 			}
 		}
-		c.setVar(ei.ScopeID, m.Target, v)
+		c.setVar(scope, m.Target, v)
 	}
 	return nil
 }

@@ -21,9 +21,14 @@ func (endEvent) activate(c *cmd, ei *ElementInstance) error { return throwActiva
 // sent by a job for its topic (like a send task) and the event waits for
 // it; a signal is broadcast after the command commits; an error or
 // escalation goes to its catcher (escalate.go), and the event goes on
-// unless the catch interrupted it; other events pass.
+// unless the catch interrupted it; a compensation or cancel event waits
+// for the compensation it starts (compensation.go); other events pass.
 func throwActivate(c *cmd, ei *ElementInstance) error {
 	switch ei.node.EventKind() {
+	case bpmn.EventCompensation:
+		return c.throwCompensation(ei)
+	case bpmn.EventCancel:
+		return c.throwCancel(ei)
 	case bpmn.EventMessage:
 		return c.createJob(ei)
 	case bpmn.EventSignal:
@@ -42,6 +47,9 @@ func throwActivate(c *cmd, ei *ElementInstance) error {
 }
 
 func (endEvent) complete(c *cmd, ei *ElementInstance) error {
+	if ei.node.EventKind() == bpmn.EventCancel {
+		return c.completeCancel(ei)
+	}
 	if ei.node.EventKind() != bpmn.EventTerminate {
 		return c.leave(ei, nil)
 	}
@@ -90,7 +98,8 @@ func (throwEvent) complete(c *cmd, ei *ElementInstance) error {
 func (throwEvent) terminate(c *cmd, ei *ElementInstance) error { return serviceTask{}.terminate(c, ei) }
 
 // catchEvent: a link catch event passes through; a timer catch event waits
-// for its timer (other catch events are not executed yet: see Unsupported).
+// for its timer, a message or signal catch event for its subscription, a
+// conditional catch event for its condition (see conditional.go).
 type catchEvent struct{ passThrough }
 
 func (catchEvent) activate(c *cmd, ei *ElementInstance) error {
@@ -99,6 +108,8 @@ func (catchEvent) activate(c *cmd, ei *ElementInstance) error {
 		return timerCatchActivate(c, ei)
 	case bpmn.EventMessage, bpmn.EventSignal:
 		return c.subscribe(ei, ei.node, ei)
+	case bpmn.EventConditional:
+		return c.conditionalCatchActivate(ei)
 	}
 	c.completeLater(ei)
 	return nil

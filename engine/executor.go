@@ -27,7 +27,7 @@ type ExecutorConfig struct {
 	// Lease is how long a claimed job is this node's; a job still running
 	// after it may be claimed by another node. Default 5 min.
 	Lease time.Duration
-	// Batch is how many jobs one claim takes at most. Default 2 × Workers.
+	// Batch is how many jobs one claim takes at most. Default 4 × Workers.
 	Batch int
 	// Logger receives job failures. Default slog.Default().
 	Logger *slog.Logger
@@ -55,7 +55,7 @@ func (e *Engine) NewExecutor(cfg ExecutorConfig) *Executor {
 	cfg.Workers = cmp.Or(cfg.Workers, ExecutorWorkersDefault)
 	cfg.Poll = cmp.Or(cfg.Poll, ExecutorPollDefault)
 	cfg.Lease = cmp.Or(cfg.Lease, ExecutorLeaseDefault)
-	cfg.Batch = cmp.Or(cfg.Batch, 2*cfg.Workers)
+	cfg.Batch = cmp.Or(cfg.Batch, 4*cfg.Workers)
 	if cfg.Owner == "" {
 		cfg.Owner = fmt.Sprintf("node-%016x", rand.Uint64())
 	}
@@ -65,47 +65,88 @@ func (e *Engine) NewExecutor(cfg ExecutorConfig) *Executor {
 // Owner returns the name the executor's leases carry.
 func (x *Executor) Owner() string { return x.cfg.Owner }
 
-// Run claims and runs due jobs until ctx ends. It sleeps up to Poll between
-// claims, less when a command of this engine scheduled a job due sooner.
-// Jobs running when ctx ends are finished first.
+// Run claims and runs due jobs until ctx ends. It claims Batch jobs at a
+// time, hands them to its workers as they become free, and claims again when
+// fewer than Workers are queued; with nothing due it sleeps up to Poll, less
+// when a command of this engine scheduled a job due sooner. When ctx ends,
+// jobs running are finished and the leases of queued ones are released.
 func (x *Executor) Run(ctx context.Context) error {
-	sem := make(chan struct{}, x.cfg.Workers)
+	work := make(chan *Job)
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	for range x.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range work {
+				x.run(context.WithoutCancel(ctx), j)
+			}
+		}()
+	}
+	if n, ok := x.e.store.(JobNotifier); ok {
+		// Wake when another node scheduled a job due now.
+		go func() {
+			for ctx.Err() == nil {
+				err := n.ListenJobs(ctx, func() {
+					select {
+					case x.e.wake <- struct{}{}:
+					default:
+					}
+				})
+				if err != nil && ctx.Err() == nil {
+					x.log.WarnContext(ctx, "job executor: listen for other nodes' jobs; polling meanwhile", "err", err)
+					select {
+					case <-ctx.Done():
+					case <-time.After(x.cfg.Poll):
+					}
+				}
+			}
+		}()
+	}
+	var queue []*Job
+	defer func() {
+		close(work)
+		wg.Wait()
+		if len(queue) > 0 {
+			ids := make([]int64, len(queue))
+			for i, j := range queue {
+				ids[i] = j.ID
+			}
+			if err := x.e.store.JobsRelease(context.WithoutCancel(ctx), x.cfg.Owner, ids); err != nil {
+				x.log.Warn("job executor: release queued jobs", "owner", x.cfg.Owner, "jobs", len(ids), "err", err)
+			}
+		}
+	}()
 	for {
-		free := x.cfg.Workers - len(sem)
-		var jobs []*Job
-		if free > 0 {
-			var err error
-			jobs, err = x.claim(ctx, min(free, x.cfg.Batch))
+		if len(queue) < x.cfg.Workers {
+			jobs, err := x.claim(ctx, x.cfg.Batch-len(queue))
 			if err != nil && ctx.Err() == nil {
 				x.log.WarnContext(ctx, "job executor: claim due jobs", "owner", x.cfg.Owner, "err", err)
 			}
+			queue = append(queue, jobs...)
 		}
-		for _, j := range jobs {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				x.run(context.WithoutCancel(ctx), j)
-			}()
+		if len(queue) == 0 {
+			wait := x.cfg.Poll
+			if due := x.e.nextDue(); !due.IsZero() {
+				wait = min(wait, max(due.Sub(x.e.cfg.NowFunc()), 0))
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-x.e.wake:
+			case <-t.C:
+			}
+			t.Stop()
+			continue
 		}
-		if len(jobs) == free && free > 0 {
-			continue // there may be more due at once
-		}
-		wait := x.cfg.Poll
-		if due := x.e.nextDue(); !due.IsZero() {
-			wait = min(wait, max(due.Sub(x.e.cfg.NowFunc()), 0))
-		}
-		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return nil
-		case <-x.e.wake:
-		case <-t.C:
+		case work <- queue[0]:
+			queue[0] = nil
+			queue = queue[1:]
 		}
-		t.Stop()
 	}
 }
 
@@ -138,7 +179,7 @@ func (x *Executor) claim(ctx context.Context, limit int) ([]*Job, error) {
 // run runs one claimed job, logging what goes wrong: the job stays with its
 // lease, which expires, or an incident holds it.
 func (x *Executor) run(ctx context.Context, j *Job) {
-	if err := x.e.RunJob(ctx, j.ID, x.cfg.Owner); err != nil {
+	if err := x.e.runJob(ctx, j, x.cfg.Owner); err != nil {
 		x.log.WarnContext(ctx, "job executor: run job", "job", j.ID, "kind", j.Kind, "element", j.ElementID, "instance", j.InstanceID, "err", err)
 	}
 }
@@ -154,15 +195,29 @@ func (e *Engine) RunJob(ctx context.Context, id int64, owner string) error {
 	if err != nil {
 		return fmt.Errorf("run job %d: %w", id, err)
 	}
+	return e.runJob(ctx, j, owner)
+}
+
+// runJob runs job j as read (or claimed): its command reads the job again
+// under the instance lock.
+func (e *Engine) runJob(ctx context.Context, j *Job, owner string) error {
+	id := j.ID
+	var err error
 	if j.Kind == JobSignal {
 		return e.broadcastJob(ctx, j, owner)
+	}
+	if j.Kind == JobCall {
+		return e.runCall(ctx, j, owner)
 	}
 	if j.InstanceID == 0 {
 		return e.fireStartTimer(ctx, j, owner)
 	}
 	name := "fireTimer"
-	if j.Kind == JobWork {
+	switch j.Kind {
+	case JobWork:
 		name = "runJob"
+	case JobAsync:
+		name = "continue"
 	}
 	err = e.onInstance(ctx, name, j.InstanceID, func(c *cmd) error {
 		var job *Job
@@ -174,8 +229,11 @@ func (e *Engine) RunJob(ctx context.Context, id int64, owner string) error {
 		if job == nil || job.State != JobActive || job.LeaseOwner != owner {
 			return errJobGone
 		}
-		if job.Kind == JobTimer {
+		switch job.Kind {
+		case JobTimer:
 			return c.fireTimer(job)
+		case JobAsync:
+			return c.runAsync(job)
 		}
 		h := c.e.handler(job.Topic)
 		ei := c.eiByID(job.ElementInstanceID)
@@ -184,7 +242,7 @@ func (e *Engine) RunJob(ctx context.Context, id int64, owner string) error {
 		}
 		return c.work(ei, job, h)
 	})
-	if errors.Is(err, errJobGone) || (errors.Is(err, ErrConflict) && j.Kind == JobTimer) {
+	if errors.Is(err, errJobGone) || (errors.Is(err, ErrConflict) && j.Kind != JobWork) {
 		// The job ended, another node has it, or its instance ended since
 		// (which cancelled its timers): nothing to do.
 		return nil

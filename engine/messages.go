@@ -82,13 +82,15 @@ func (c *cmd) subscribe(waiting *ElementInstance, n *bpmn.FlowNode, evalIn *Elem
 	return nil
 }
 
-// closeSubs closes the open subscriptions of element instance ei.
+// closeSubs closes the open subscriptions of element instance ei, which
+// has ended. Its compensation records follow their own rule (endRecords).
 func (c *cmd) closeSubs(ei *ElementInstance) {
 	for _, sub := range c.subs {
-		if sub.ElementInstanceID == ei.ID && !sub.Closed {
+		if sub.ElementInstanceID == ei.ID && !sub.Closed && sub.Kind != SubscribeCompensation {
 			sub.Closed, sub.dirty = true, true
 		}
 	}
+	c.endRecords(ei)
 }
 
 // triggerSubscription delivers a message or signal with variables vs to
@@ -104,6 +106,9 @@ func (c *cmd) triggerSubscription(sub *Subscription, vs Vars) error {
 	ev := EventMessageCorrelated
 	if sub.Kind == SubscribeSignal {
 		ev = EventSignalReceived
+	}
+	if isEventGateway(waiting) {
+		return c.eventGatewayOccurred(waiting, n, ev, sub.Name, vs)
 	}
 	c.history = append(c.history, HistoryEvent{ElementInstanceID: waiting.ID, ElementID: n.ID, Type: ev, Detail: sub.Name, Command: c.info})
 	switch {

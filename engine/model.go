@@ -17,6 +17,11 @@ type model struct {
 	reach map[*bpmn.FlowNode][]bool
 	// behaviors holds the behaviour of every node, by Index.
 	behaviors []behavior
+	// condWaits tells, by Index, the nodes that wait for conditions while
+	// active, and condProcess whether the process's event sub-processes
+	// do (see conditionalWaits); nil without conditional events.
+	condWaits   []bool
+	condProcess bool
 }
 
 // behavior returns the behaviour of n, chosen once per model.
@@ -51,6 +56,7 @@ func newModel(def *Definition, defs *bpmn.Definitions, proc *bpmn.Process) *mode
 	}
 	walk(&proc.Container)
 	m.behaviors = make([]behavior, size)
+	m.condWaits, m.condProcess = conditionalWaits(proc, size)
 	var choose func(c *bpmn.Container)
 	choose = func(c *bpmn.Container) {
 		for _, n := range c.Nodes {

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+	"log/slog"
 	"slices"
 	"time"
 )
@@ -48,8 +50,14 @@ func (e *Engine) Observe(fn Observer) {
 // time since began, and wakes the job executor for the jobs it scheduled;
 // c may be nil when the command failed before it began.
 func (e *Engine) observe(name string, c *cmd, began time.Time, err error) {
-	if err == nil && c != nil {
+	if err == nil && c != nil && !c.firstDue.IsZero() {
 		e.nudge(c.firstDue)
+		if n, ok := e.store.(JobNotifier); ok && c.firstDue.Before(c.now.Add(ExecutorPollDefault)) {
+			// Other nodes' executors sleep up to a poll interval: wake them.
+			if err := n.NotifyJobs(context.WithoutCancel(c.ctx)); err != nil {
+				slog.Default().Warn("notify other nodes of due jobs", "err", err)
+			}
+		}
 	}
 	obs := *e.observers.Load()
 	if len(obs) == 0 {

@@ -74,6 +74,9 @@ type Store interface {
 	// (timers, signals), and work of p.Topics. Jobs another node is claiming at the same moment
 	// are skipped, never waited for, and never handed out twice.
 	JobsClaim(ctx context.Context, p *JobClaimParams) ([]*Job, error)
+	// JobsRelease gives up owner's leases on the jobs ids, so that any node
+	// may claim them at once.
+	JobsRelease(ctx context.Context, owner string, ids []int64) error
 	// JobLock locks a job of a definition (a timer start event's, which
 	// belongs to no instance) for the rest of the transaction.
 	JobLock(ctx context.Context, id int64) (*Job, error)
@@ -104,6 +107,17 @@ type Store interface {
 	IncidentList(ctx context.Context, p *IncidentListParams) ([]*Incident, error)
 	// HistoryList returns the history of an instance in the order it was written.
 	HistoryList(ctx context.Context, instanceID int64) ([]HistoryEvent, error)
+}
+
+// JobNotifier is implemented by stores that can wake the job executors of
+// other nodes (sqlstore on PostgreSQL, with LISTEN/NOTIFY): a command that
+// scheduled a job due now notifies, and every executor listens.
+type JobNotifier interface {
+	// NotifyJobs tells every listening node that a job is due.
+	NotifyJobs(ctx context.Context) error
+	// ListenJobs calls wake for every notification until ctx ends or the
+	// connection fails, which it returns.
+	ListenJobs(ctx context.Context, wake func()) error
 }
 
 // LiveState is the live state of one process instance.
@@ -176,6 +190,11 @@ type InstanceListParams struct {
 	// StartParams.StartKey; stores keep (Key, StartKey) unique and answer
 	// ErrConflict to a second instance with the same pair.
 	StartKey string
+	// ParentInstanceID selects the instances that call activities of this
+	// instance started; ParentElementInstanceID, with it, the one a call
+	// activity instance started.
+	ParentInstanceID        int64
+	ParentElementInstanceID int64
 }
 
 // UserTaskListParams filter UserTaskList. Zero fields do not filter.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -187,7 +188,7 @@ func (c *cmd) work(ei *ElementInstance, j *Job, h HandlerFunc) error {
 	c.handed = *j
 	c.handedScope = ei.ID
 	c.handed.varsFunc = c.handedVars
-	out, err := h(c.ctx, &c.handed)
+	out, err := h(context.WithValue(c.ctx, txKey{}, c.tx), &c.handed)
 	c.handed = Job{}
 	if err == nil {
 		return c.jobDone(ei, j, out)
@@ -198,6 +199,18 @@ func (c *cmd) work(ei *ElementInstance, j *Job, h HandlerFunc) error {
 	}
 	_, ferr := c.jobFailed(ei, j, err.Error(), "", j.Retries-1, c.retryDelay(ei.node, j))
 	return ferr
+}
+
+// txKey carries the Store of the command's transaction to Go handlers.
+type txKey struct{}
+
+// TxStore returns the Store of the transaction a Go handler runs in, or
+// nil outside a handler. What a handler writes through it (for sqlstore:
+// sqlstore.Exec) commits together with the job's completion, or not at all:
+// a side effect of a job that a crash made run again is not written twice.
+func TxStore(ctx context.Context) Store {
+	s, _ := ctx.Value(txKey{}).(Store)
+	return s
 }
 
 // jobDone completes job j with output variables and completes its task.

@@ -146,7 +146,7 @@ func (c *cmd) subscribeEventSubProcesses(scope *ElementInstance, body *bpmn.Cont
 // for ei, which has ended.
 func (c *cmd) unsubscribe(ei *ElementInstance) {
 	for _, j := range c.jobs {
-		if j.Kind == JobTimer && j.ElementInstanceID == ei.ID && j.State == JobActive {
+		if (j.Kind == JobTimer || j.Kind == JobAsync || j.Kind == JobCall) && j.ElementInstanceID == ei.ID && j.State == JobActive {
 			j.State, j.dirty = JobCanceled, true
 		}
 	}
@@ -172,6 +172,9 @@ func (c *cmd) fireTimer(j *Job) error {
 	}
 	j.Fired++
 	j.State, j.LeaseOwner, j.LeaseUntil, j.dirty = JobCompleted, "", time.Time{}, true
+	if isEventGateway(waiting) {
+		return c.eventGatewayOccurred(waiting, n, EventTimerFired, "", nil)
+	}
 	c.history = append(c.history, HistoryEvent{ElementInstanceID: waiting.ID, ElementID: n.ID, Type: EventTimerFired, Command: c.info})
 	switch {
 	case n.Kind == bpmn.KindIntermediateCatchEvent:

@@ -490,12 +490,13 @@ func TestJobRetriesWithBackoff(t *testing.T) {
 
 func TestRetryTimeCycleFromTheModel(t *testing.T) {
 	t.Parallel()
-	e, s, _, _ := timed(t, bpmntest.New("p").Start("s").Node("charge", "serviceTask", bpmntest.Topic("charge"),
+	e, s, _, x := timed(t, bpmntest.New("p").Start("s").Node("charge", "serviceTask", bpmntest.Topic("charge"),
 		bpmntest.Attr("camunda:asyncBefore", "true"),
 		bpmntest.Inner(`<bpmn:extensionElements><camunda:failedJobRetryTimeCycle>R5/PT1M</camunda:failedJobRetryTimeCycle></bpmn:extensionElements>`)).
 		End("e").Chain("s", "charge", "e"))
 	e.RegisterHandler("charge", func(ctx context.Context, j *engine.Job) (engine.Vars, error) { return nil, errors.New("down") })
 	inst := start(t, e, "p", nil)
+	runDue(t, x, 1) // the asynchronous continuation, then the first attempt
 	jobs := jobsOf(t, s, inst.ID, engine.JobActive)
 	if len(jobs) != 1 || jobs[0].Retries != 4 || !jobs[0].DueAt.Equal(t0.Add(time.Minute)) {
 		t.Fatalf("jobs %+v, want 4 retries left, the next in 1 min", jobs)

@@ -84,6 +84,12 @@ type Instance struct {
 	Revision  int64
 	StartedAt time.Time
 	EndedAt   time.Time
+	// ParentInstanceID is the instance whose call activity started this
+	// one, and ParentElementInstanceID that call activity's element
+	// instance (see callactivity.go); both are 0 for an instance started
+	// otherwise.
+	ParentInstanceID        int64
+	ParentElementInstanceID int64
 }
 
 // ElementInstance is one execution of a flow node, or the process itself
@@ -183,6 +189,13 @@ const (
 	// JobSignal broadcasts a signal thrown by an instance, after the
 	// command that threw it committed. Topic is the signal's name.
 	JobSignal JobKind = "signal"
+	// JobAsync continues an element after an asynchronous continuation
+	// (camunda:asyncBefore or asyncAfter); Topic is AsyncBefore or AsyncAfter.
+	JobAsync JobKind = "async"
+	// JobCall carries a call activity's work between the calling and the
+	// called instance, one command each (see callactivity.go); Topic tells
+	// which: CallStart, CallReturn, CallError, CallEscalation or CallCancel.
+	JobCall JobKind = "call"
 )
 
 // Job is everything that must happen later: work for a service-like task
@@ -249,13 +262,19 @@ type SubscriptionKind string
 const (
 	SubscribeMessage SubscriptionKind = "message"
 	SubscribeSignal  SubscriptionKind = "signal"
+	// SubscribeCompensation is not a wait but a compensation record: an
+	// activity that completed and can be compensated (see compensation.go).
+	// Messages and signals never reach it.
+	SubscribeCompensation SubscriptionKind = "compensation"
 )
 
 // Subscription is an element waiting for a message or a signal: a catch
 // event, a receive task, a boundary event (ElementInstanceID is then the
 // activity it is attached to), an event sub-process's start event
 // (ElementInstanceID is the scope). A message or signal start event of a
-// definition has a subscription of the definition, with InstanceID 0.
+// definition has a subscription of the definition, with InstanceID 0. A
+// subscription of kind SubscribeCompensation is a compensation record
+// instead, whose fields compensation.go describes.
 type Subscription struct {
 	ID                int64
 	InstanceID        int64

@@ -327,7 +327,13 @@ func (s *Server) instanceDetail(ctx context.Context, id int64) (instanceDetailVi
 			return instanceDetailView{}, err
 		}
 	}
-	return instanceDetail(st, history), nil
+	v := instanceDetail(st, history)
+	if st.Instance.State == engine.InstanceActive {
+		if v.CalledIncidents, err = s.calledIncidents(ctx, id); err != nil {
+			return instanceDetailView{}, err
+		}
+	}
+	return v, nil
 }
 
 func (s *Server) listInstances(c echo.Context) error {
@@ -339,8 +345,12 @@ func (s *Server) listInstances(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	parent, err := queryID(c, "parentInstanceId")
+	if err != nil {
+		return err
+	}
 	insts, err := s.store.InstanceList(c.Request().Context(), &engine.InstanceListParams{Page: p,
-		Key: c.QueryParam("key"), State: engine.InstanceState(state), BusinessKey: c.QueryParam("businessKey")})
+		Key: c.QueryParam("key"), State: engine.InstanceState(state), BusinessKey: c.QueryParam("businessKey"), ParentInstanceID: parent})
 	if err != nil {
 		return err
 	}

@@ -94,20 +94,27 @@ type instanceView struct {
 	State        string     `json:"state"`
 	StartedAt    time.Time  `json:"startedAt"`
 	EndedAt      *time.Time `json:"endedAt,omitempty"`
+	// ParentInstanceID and ParentElementInstanceID name the call activity
+	// instance that started the instance; left out for others.
+	ParentInstanceID        string `json:"parentInstanceId,omitempty"`
+	ParentElementInstanceID string `json:"parentElementInstanceId,omitempty"`
 }
 
 // instanceDetailView is an instance with its active element ids, process
-// variables and open incidents.
+// variables and open incidents, and those of the instances its call
+// activities started.
 type instanceDetailView struct {
 	instanceView
-	ActiveElements []string       `json:"activeElements"`
-	Variables      map[string]any `json:"variables"`
-	Incidents      []incidentView `json:"incidents"`
+	ActiveElements  []string       `json:"activeElements"`
+	Variables       map[string]any `json:"variables"`
+	Incidents       []incidentView `json:"incidents"`
+	CalledIncidents []incidentView `json:"calledIncidents"`
 }
 
 func instanceOf(i *engine.Instance) instanceView {
 	return instanceView{ID: idString(i.ID), DefinitionID: idString(i.DefinitionID), Key: i.Key, Version: i.Version,
-		BusinessKey: i.BusinessKey, State: string(i.State), StartedAt: utc(i.StartedAt), EndedAt: timePtr(i.EndedAt)}
+		BusinessKey: i.BusinessKey, State: string(i.State), StartedAt: utc(i.StartedAt), EndedAt: timePtr(i.EndedAt),
+		ParentInstanceID: idString(i.ParentInstanceID), ParentElementInstanceID: idString(i.ParentElementInstanceID)}
 }
 
 // instanceDetail is an instance with its active element ids, process
@@ -116,7 +123,7 @@ func instanceOf(i *engine.Instance) instanceView {
 func instanceDetail(st *engine.LiveState, history []engine.HistoryEvent) instanceDetailView {
 	inst := st.Instance
 	v := instanceDetailView{instanceView: instanceOf(inst)}
-	v.ActiveElements, v.Variables, v.Incidents = []string{}, map[string]any{}, []incidentView{}
+	v.ActiveElements, v.Variables, v.Incidents, v.CalledIncidents = []string{}, map[string]any{}, []incidentView{}, []incidentView{}
 	seen := map[string]bool{}
 	for _, ei := range st.ElementInstances {
 		if ei.ID == inst.ID || !ei.State.Live() || seen[ei.ElementID] {

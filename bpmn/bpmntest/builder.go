@@ -314,3 +314,54 @@ func MessageRef(id string) Opt {
 func SignalRef(id string) Opt {
 	return Inner(fmt.Sprintf(`<bpmn:signalEventDefinition signalRef="%s"/>`, html.EscapeString(id)))
 }
+
+// Compensate gives an event a compensation definition. activityRef, when
+// not empty, names the one activity a throw compensates; attrs are extra
+// attributes of the definition, e.g. `waitForCompletion="false"`.
+func Compensate(activityRef string, attrs ...string) Opt {
+	return Inner(eventDef("compensateEventDefinition", "activityRef", activityRef, attrs))
+}
+
+// Cancel gives an event a cancel definition: a cancel end event inside a
+// transaction, or a cancel boundary event on one.
+func Cancel() Opt { return Inner(`<bpmn:cancelEventDefinition/>`) }
+
+// ForCompensation marks an activity as a compensation handler
+// (isForCompensation="true").
+func ForCompensation() Opt { return Attr("isForCompensation", "true") }
+
+// Association adds an association from one element to another, with id
+// "from-to-association", as a modeler draws it from a compensation boundary
+// event to its handler.
+func (b *Builder) Association(from, to string) *Builder {
+	b.nodes = append(b.nodes, &node{id: from + "-" + to + "-association", kind: "association",
+		attrs: []string{`associationDirection="One"`, fmt.Sprintf(`sourceRef="%s"`, html.EscapeString(from)), fmt.Sprintf(`targetRef="%s"`, html.EscapeString(to))}})
+	return b
+}
+
+// CompensationBoundary adds compensation boundary event id on activity,
+// associated with handler, which the caller adds with ForCompensation.
+func (b *Builder) CompensationBoundary(id, activity, handler string) *Builder {
+	b.Node(id, "boundaryEvent", Boundary(activity, true), Compensate(""))
+	return b.Association(id, handler)
+}
+
+// Transaction adds a transaction sub-process whose contents fn builds.
+func (b *Builder) Transaction(id string, fn func(s *Builder), opts ...Opt) *Builder {
+	s := &Builder{id: id, byID: map[string]*node{}, parent: b}
+	fn(s)
+	b.Node(id, "transaction", opts...)
+	b.byID[id].sub = s
+	return b
+}
+
+// Conditional gives an event a conditional definition with condition, e.g.
+// Conditional("${x > 1}"). attrs are extra attributes of the definition,
+// e.g. `camunda:variableName="x"` or `camunda:variableEvents="create"`.
+func Conditional(condition string, attrs ...string) Opt {
+	s := "<bpmn:conditionalEventDefinition"
+	for _, a := range attrs {
+		s += " " + a
+	}
+	return Inner(s + fmt.Sprintf(`><bpmn:condition xsi:type="bpmn:tFormalExpression">%s</bpmn:condition></bpmn:conditionalEventDefinition>`, html.EscapeString(condition)))
+}

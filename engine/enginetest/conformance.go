@@ -546,6 +546,77 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) engine.Store) {
 		}
 	})
 
+	t.Run("EventGatewaySurvivesTheStore", func(t *testing.T) {
+		e, s, advance, _ := timed(t)
+		deploy(t, e, bpmntest.New("p").Message("m", "paid", "=orderId").Start("s").Node("gw", "eventBasedGateway").
+			Node("paid", "intermediateCatchEvent", bpmntest.MessageRef("m")).Node("ship", "userTask").
+			Node("late", "intermediateCatchEvent", bpmntest.Timer("timeDuration", "PT1H")).Node("remind", "userTask").
+			Chain("s", "gw", "paid", "ship").Chain("gw", "late", "remind"))
+		a, err := e.Start(ctx, &engine.StartParams{Key: "p", Vars: engine.Vars{"orderId": "o-1"}})
+		must(t, err)
+		b, err := e.Start(ctx, &engine.StartParams{Key: "p", Vars: engine.Vars{"orderId": "o-2"}})
+		must(t, err)
+		gateway := func(id int64) *engine.ElementInstance {
+			t.Helper()
+			st, err := s.InstanceLive(ctx, id)
+			must(t, err)
+			for _, ei := range st.ElementInstances {
+				if ei.ElementID == "gw" && ei.State == engine.ElementActivated {
+					return ei
+				}
+			}
+			t.Fatalf("instance %d: no gateway waiting", id)
+			return nil
+		}
+		gw := gateway(a.ID)
+		timers, err := s.JobList(ctx, &engine.JobListParams{InstanceID: a.ID, State: engine.JobActive})
+		must(t, err)
+		if len(timers) != 1 || timers[0].ElementInstanceID != gw.ID || timers[0].ElementID != "late" || timers[0].Kind != engine.JobTimer {
+			t.Fatalf("jobs %+v, want the timer of late bound to the gateway %d", timers, gw.ID)
+		}
+		key := "o-1"
+		subs, err := s.SubscriptionFind(ctx, &engine.SubscriptionFindParams{Kind: engine.SubscribeMessage, Name: "paid", CorrelationKey: &key})
+		must(t, err)
+		if len(subs) != 1 || subs[0].ElementInstanceID != gw.ID || subs[0].ElementID != "paid" || subs[0].InstanceID != a.ID {
+			t.Fatalf("subscriptions %+v, want paid bound to the gateway %d", subs, gw.ID)
+		}
+		gateway(b.ID)
+
+		// Another engine over the same store (another node, or this one
+		// restarted) correlates the message: the message wins in a.
+		other := engine.New(s, engine.Config{NowFunc: func() time.Time { return now }})
+		res, err := other.CorrelateMessage(ctx, &engine.MessageParams{Name: "paid", CorrelationKey: "o-1"})
+		must(t, err)
+		if res.InstanceID != a.ID || res.ElementID != "paid" {
+			t.Fatalf("result %+v, want instance %d at paid", res, a.ID)
+		}
+		cancelled, err := s.JobList(ctx, &engine.JobListParams{InstanceID: a.ID, State: engine.JobCanceled})
+		must(t, err)
+		if len(cancelled) != 1 || cancelled[0].ID != timers[0].ID {
+			t.Fatalf("cancelled jobs %+v, want the losing timer", cancelled)
+		}
+		// The timer wins in b; its subscription is gone with the gateway.
+		advance(time.Hour)
+		ran, err := e.NewExecutor(engine.ExecutorConfig{Owner: "x"}).RunDue(ctx)
+		must(t, err)
+		if ran != 1 {
+			t.Fatalf("%d jobs ran, want b's timer", ran)
+		}
+		if _, err := e.CorrelateMessage(ctx, &engine.MessageParams{Name: "paid", CorrelationKey: "o-2"}); !errors.Is(err, engine.ErrNotFound) {
+			t.Fatalf("message after b's timer fired: %v, want ErrNotFound", err)
+		}
+		events := []engine.EventType{engine.EventActivated, engine.EventCompleted, engine.EventTimerFired, engine.EventMessageCorrelated}
+		want := map[int64][]string{
+			a.ID: {"p:activated", "s:activated", "s:completed", "gw:activated", "gw:completed", "paid:activated", "paid:messageCorrelated", "paid:completed", "ship:activated"},
+			b.ID: {"p:activated", "s:activated", "s:completed", "gw:activated", "gw:completed", "late:activated", "late:timerFired", "late:completed", "remind:activated"},
+		}
+		for id, w := range want {
+			AssertTrace(t, Trace(t, s, id, events...), w)
+		}
+	})
+
+	t.Run("CallActivities", func(t *testing.T) { runCallConformance(t, newStore) })
+
 	t.Run("ListsFilterAndPage", func(t *testing.T) {
 		e, s := newEngine(t)
 		deploy(t, e, busy)
@@ -630,6 +701,106 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) engine.Store) {
 			if !errors.Is(err, engine.ErrNotFound) {
 				t.Fatalf("got %v, want ErrNotFound", err)
 			}
+		}
+	})
+
+	t.Run("CompensationRecordsSurviveTheStore", func(t *testing.T) {
+		e, s := newEngine(t)
+		deploy(t, e, bpmntest.New("p").Start("s").
+			Sub("sub", func(b *bpmntest.Builder) {
+				b.Start("ss").Node("book", "task").End("se").Chain("ss", "book", "se").
+					Node("unbook", "userTask", bpmntest.ForCompensation(), bpmntest.Attr("camunda:assignee", "${clerk}")).
+					CompensationBoundary("cb", "book", "unbook").
+					Sub("onCompensate", func(b *bpmntest.Builder) {
+						b.Start("cs", bpmntest.Compensate("")).Node("approve", "userTask", bpmntest.Attr("camunda:assignee", "${clerk}")).
+							Node("undoBook", "intermediateThrowEvent", bpmntest.Compensate("book")).End("ce").Chain("cs", "approve", "undoBook", "ce")
+					}, bpmntest.Attr("triggeredByEvent", "true"))
+			}, bpmntest.Input("clerk", "ann")).
+			Node("ship", "task", bpmntest.Inner(`<bpmn:multiInstanceLoopCharacteristics camunda:collection="${items}" camunda:elementVariable="item"/>`)).
+			Node("unship", "userTask", bpmntest.ForCompensation(), bpmntest.Attr("camunda:assignee", "${item}")).
+			CompensationBoundary("cbShip", "ship", "unship").
+			Node("review", "userTask").Node("undo", "intermediateThrowEvent", bpmntest.Compensate("")).End("e").
+			Chain("s", "sub", "ship", "review", "undo", "e"))
+		inst, err := e.Start(ctx, &engine.StartParams{Key: "p", Vars: engine.Vars{"items": []any{"x", "y"}}})
+		must(t, err)
+		records := func(st *engine.LiveState) (out []string) {
+			for _, sub := range st.Subscriptions {
+				if sub.Kind == engine.SubscribeCompensation {
+					out = append(out, sub.ElementID+">"+sub.Name)
+				}
+			}
+			slices.Sort(out)
+			return out
+		}
+		tasks := func(st *engine.LiveState) (out []string) {
+			tks := slices.Clone(st.UserTasks)
+			slices.SortFunc(tks, func(a, b *engine.UserTask) int { return int(a.ID - b.ID) })
+			for _, tk := range tks {
+				out = append(out, tk.ElementID+"@"+tk.Assignee)
+			}
+			return out
+		}
+		taskOf := func(st *engine.LiveState, elementID string) *engine.UserTask {
+			t.Helper()
+			for _, tk := range st.UserTasks {
+				if tk.ElementID == elementID {
+					return tk
+				}
+			}
+			t.Fatalf("no open task %s", elementID)
+			return nil
+		}
+		// The completed sub-process, whose handler is its compensation
+		// event sub-process, and the multi-instance body hold the records
+		// of what completed inside them, with their variables.
+		st, err := s.InstanceLive(ctx, inst.ID)
+		must(t, err)
+		if got := records(st); !slices.Equal(got, []string{"book>unbook", "ship>", "ship>unship", "ship>unship", "sub>onCompensate"}) {
+			t.Fatalf("compensation records %v", got)
+		}
+		snapshot := map[string]int{}
+		for _, v := range st.Variables {
+			if v.ScopeID != inst.ID {
+				snapshot[v.Name]++
+			}
+		}
+		if snapshot["clerk"] != 1 || snapshot["item"] != 2 || snapshot["loopCounter"] != 2 {
+			t.Fatalf("kept variables %v", snapshot)
+		}
+		if _, err := e.CorrelateMessage(ctx, &engine.MessageParams{Name: "unbook"}); !errors.Is(err, engine.ErrNotFound) {
+			t.Fatalf("a message reached a compensation record: %v", err)
+		}
+
+		// Another command compensates from the stored records, latest
+		// first: the shipments, then the sub-process by its event
+		// sub-process, which waits for an approval.
+		must(t, e.CompleteUserTask(ctx, taskOf(st, "review").ID, nil))
+		st, err = s.InstanceLive(ctx, inst.ID)
+		must(t, err)
+		if got := tasks(st); !slices.Equal(got, []string{"unship@y", "unship@x", "approve@ann"}) {
+			t.Fatalf("open tasks %v, want unship y, x, then the sub-process's approval", got)
+		}
+		if got := records(st); !slices.Equal(got, []string{"book>unbook", "sub>"}) {
+			t.Fatalf("compensation records %v, want the booking, linked from the event sub-process", got)
+		}
+		// A third command: the event sub-process's throw reaches the
+		// booking inside the completed sub-process through the link.
+		must(t, e.CompleteUserTask(ctx, taskOf(st, "approve").ID, nil))
+		st, err = s.InstanceLive(ctx, inst.ID)
+		must(t, err)
+		if got := tasks(st); !slices.Equal(got, []string{"unship@y", "unship@x", "unbook@ann"}) {
+			t.Fatalf("open tasks %v, want unbook beside the shipments", got)
+		}
+		if got := records(st); !slices.Equal(got, []string{"sub>"}) {
+			t.Fatalf("compensation records %v, want only the link, until the event sub-process ends", got)
+		}
+		for _, tk := range st.UserTasks {
+			must(t, e.CompleteUserTask(ctx, tk.ID, nil))
+		}
+		st, err = s.InstanceLive(ctx, inst.ID)
+		must(t, err)
+		if st.Instance.State != engine.InstanceCompleted || len(st.Subscriptions) != 0 || len(st.Variables) != 0 {
+			t.Fatalf("instance %s with %d subscriptions and %d variables, want completed with none", st.Instance.State, len(st.Subscriptions), len(st.Variables))
 		}
 	})
 }

@@ -641,7 +641,9 @@ func (t *memTx) InstanceList(ctx context.Context, p *engine.InstanceListParams) 
 	}
 	for _, id := range t.order {
 		in := t.instances[id].inst
-		if (p.Key == "" || in.Key == p.Key) && (p.State == "" || in.State == p.State) && (p.BusinessKey == "" || in.BusinessKey == p.BusinessKey) {
+		if (p.Key == "" || in.Key == p.Key) && (p.State == "" || in.State == p.State) && (p.BusinessKey == "" || in.BusinessKey == p.BusinessKey) &&
+			(p.ParentInstanceID == 0 || in.ParentInstanceID == p.ParentInstanceID) &&
+			(p.ParentElementInstanceID == 0 || in.ParentElementInstanceID == p.ParentElementInstanceID) {
 			out = append(out, &in)
 		}
 	}
@@ -754,6 +756,22 @@ func (t *memTx) JobsClaim(ctx context.Context, p *engine.JobClaimParams) ([]*eng
 		out[i] = &c
 	}
 	return out, nil
+}
+
+// JobsRelease implements engine.Store.
+func (s *MemStore) JobsRelease(ctx context.Context, owner string, ids []int64) error {
+	return s.Tx(ctx, func(tx engine.Store) error { return tx.JobsRelease(ctx, owner, ids) })
+}
+
+func (t *memTx) JobsRelease(ctx context.Context, owner string, ids []int64) error {
+	for _, id := range ids {
+		if j, ok := t.jobs[id]; ok && j.LeaseOwner == owner {
+			c := *j
+			c.LeaseOwner, c.LeaseUntil = "", time.Time{}
+			t.pending = append(t.pending, func() { t.jobs[c.ID] = &c })
+		}
+	}
+	return nil
 }
 
 // JobLock implements engine.Store.

@@ -83,7 +83,7 @@ func (s *Store) liveSQLite(ctx context.Context, id int64) (*engine.LiveState, in
 	inst, err := scanOne(rows, err, func(r *sql.Rows) (*engine.Instance, error) {
 		in := &engine.Instance{}
 		err := r.Scan(&in.ID, &in.DefinitionID, &in.Key, &in.Version, &in.BusinessKey, &in.StartKey, &in.State, &in.Revision,
-			timeCol{&in.StartedAt}, timeCol{&in.EndedAt}, &seq)
+			timeCol{&in.StartedAt}, timeCol{&in.EndedAt}, &in.ParentInstanceID, &in.ParentElementInstanceID, &seq)
 		return in, err
 	})
 	if err != nil {
@@ -105,7 +105,8 @@ func (s *Store) liveSQLite(ctx context.Context, id int64) (*engine.LiveState, in
 // transaction changed the instance before the lock was granted, the locked
 // row is newer than that snapshot, which fresh tells (then the caller reads
 // again, now that the row is locked).
-const liveQuery = `SELECT p.id, p.definition_id, p.key, p.version, p.business_key, p.start_key, p.state, p.revision, p.started_at, p.ended_at, p.history_seq,
+const liveQuery = `SELECT p.id, p.definition_id, p.key, p.version, p.business_key, p.start_key, p.state, p.revision, p.started_at, p.ended_at,
+p.parent_instance_id, p.parent_element_instance_id, p.history_seq,
 p.xmin = (SELECT q.xmin FROM process_instances q WHERE q.id = p.id),
 (SELECT json_agg(json_build_array(id, scope_id, element_id, kind, state, phase, created_at) ORDER BY id)
 	FROM element_instances WHERE process_instance_id = p.id),
@@ -139,7 +140,7 @@ func (s *Store) livePostgres(ctx context.Context, id int64, lock bool) (*engine.
 			js    [7][]byte
 		)
 		err := s.db.Statement.ConnPool.QueryRowContext(ctx, q, id).Scan(&in.ID, &in.DefinitionID, &in.Key, &in.Version, &in.BusinessKey,
-			&in.StartKey, &in.State, &in.Revision, timeCol{&in.StartedAt}, timeCol{&in.EndedAt}, &seq, &fresh,
+			&in.StartKey, &in.State, &in.Revision, timeCol{&in.StartedAt}, timeCol{&in.EndedAt}, &in.ParentInstanceID, &in.ParentElementInstanceID, &seq, &fresh,
 			&js[0], &js[1], &js[2], &js[3], &js[4], &js[5], &js[6])
 		if err != nil {
 			return nil, 0, notFound(err, "process instance", id, "lock process instance")
@@ -417,12 +418,14 @@ history_seq = history_seq + ?, ended_at = ? WHERE id = ? AND revision = ? RETURN
 	if err := s.saveRows(w, c, lk, lk.seq+1); err != nil {
 		return err
 	}
-	if err := w.stmt(10); err != nil {
+	if err := w.stmt(13); err != nil {
 		return translate(err, fmt.Sprintf("save process instance %d", id))
 	}
 	if c.Created {
-		w.sql(`INSERT INTO process_instances (id, definition_id, key, version, business_key, start_key, state, revision, history_seq, started_at, ended_at) VALUES `)
-		w.group(id, in.DefinitionID, in.Key, in.Version, in.BusinessKey, in.StartKey, string(in.State), in.Revision, nh, s.tv(in.StartedAt), s.tn(in.EndedAt))
+		w.sql(`INSERT INTO process_instances (id, definition_id, key, version, business_key, start_key, state, revision, history_seq, started_at, ended_at,
+parent_instance_id, parent_element_instance_id) VALUES `)
+		w.group(id, in.DefinitionID, in.Key, in.Version, in.BusinessKey, in.StartKey, string(in.State), in.Revision, nh, s.tv(in.StartedAt), s.tn(in.EndedAt),
+			in.ParentInstanceID, in.ParentElementInstanceID)
 	} else {
 		// The instance is locked and its revision was checked above; the
 		// condition is a second guard.

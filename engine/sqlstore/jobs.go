@@ -2,10 +2,13 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/batonbpm/baton/engine"
 )
@@ -59,6 +62,23 @@ ORDER BY due_at LIMIT ?` + skip + `) RETURNING ` + jobCols
 	return out, nil
 }
 
+// JobsRelease implements engine.Store.
+func (s *Store) JobsRelease(ctx context.Context, owner string, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if !s.tx && !s.sh.pg {
+		return s.Tx(ctx, func(tx engine.Store) error { return tx.JobsRelease(ctx, owner, ids) })
+	}
+	args := []any{owner}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	_, err := s.db.Statement.ConnPool.ExecContext(ctx, s.rebind(`UPDATE jobs SET lease_owner = '', lease_until = NULL WHERE lease_owner = ? AND id IN (`+
+		strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`)`), args...)
+	return translate(err, "release jobs")
+}
+
 // JobLock implements engine.Store.
 func (s *Store) JobLock(ctx context.Context, id int64) (*engine.Job, error) {
 	lock := ""
@@ -106,4 +126,68 @@ lease_owner = excluded.lease_owner, lease_until = excluded.lease_until`),
 		}
 	}
 	return nil
+}
+
+// Exec runs a statement (with ? placeholders) in the transaction of the Go
+// handler whose ctx it is given (see engine.TxStore), so that the handler's
+// writes commit with its job or not at all. Outside a handler, or on
+// another store, it is an error.
+func Exec(ctx context.Context, query string, args ...any) error {
+	s, ok := engine.TxStore(ctx).(*Store)
+	if !ok || !s.tx {
+		return fmt.Errorf("sqlstore.Exec: expected the context of a Go handler running on a sqlstore, but it carries none")
+	}
+	_, err := s.db.Statement.ConnPool.ExecContext(ctx, s.rebind(query), args...)
+	return translate(err, "handler statement")
+}
+
+// jobsChannel is the PostgreSQL notification channel of due jobs.
+const jobsChannel = "baton_jobs"
+
+// NotifyJobs implements engine.JobNotifier: on PostgreSQL it tells every
+// node listening (ListenJobs) that a job is due; on SQLite, one node only,
+// it does nothing.
+func (s *Store) NotifyJobs(ctx context.Context) error {
+	if !s.sh.pg {
+		return nil
+	}
+	_, err := s.db.Statement.ConnPool.ExecContext(ctx, `SELECT pg_notify('`+jobsChannel+`', '')`)
+	return translate(err, "notify due jobs")
+}
+
+// ListenJobs implements engine.JobNotifier: on PostgreSQL it holds one
+// connection that LISTENs for NotifyJobs and calls wake for each
+// notification, until ctx ends or the connection fails; on SQLite it
+// waits for ctx.
+func (s *Store) ListenJobs(ctx context.Context, wake func()) error {
+	pool, ok := s.sh.root.Statement.ConnPool.(*sql.DB)
+	if !s.sh.pg || !ok {
+		<-ctx.Done()
+		return nil
+	}
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return translate(err, "listen for due jobs")
+	}
+	defer conn.Close()
+	err = conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("expected a pgx connection, got %T", dc)
+		}
+		pc := sc.Conn()
+		if _, err := pc.Exec(ctx, `LISTEN `+jobsChannel); err != nil {
+			return err
+		}
+		for {
+			if _, err := pc.WaitForNotification(ctx); err != nil {
+				return err
+			}
+			wake()
+		}
+	})
+	if ctx.Err() != nil {
+		return nil
+	}
+	return translate(err, "listen for due jobs")
 }

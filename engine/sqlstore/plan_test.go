@@ -36,6 +36,8 @@ var hotQueries = []struct {
 	{"buffered message", `SELECT id FROM messages WHERE name = ? AND correlation_key = ? AND state = 'buffered' AND expires_at > ? ORDER BY created_at, id LIMIT 1`, []any{"paid", "o-1", "2026-01-01T00:00:00.000000Z"}},
 	{"jobs of a definition", `SELECT id FROM jobs WHERE definition_id = ? AND state = 'active'`, []any{7}},
 	{"instance by start key", `SELECT id FROM process_instances WHERE key = ? AND start_key = ? AND start_key <> '' ORDER BY started_at, id LIMIT 1`, []any{"order", "k-1"}},
+	{"children of instance", `SELECT id FROM process_instances WHERE parent_instance_id = ? AND parent_instance_id <> 0 ORDER BY started_at, id LIMIT 100`, []any{1}},
+	{"child of call activity", `SELECT id FROM process_instances WHERE parent_instance_id = ? AND parent_instance_id <> 0 AND parent_element_instance_id = ? AND state = ? ORDER BY started_at, id LIMIT 100`, []any{1, 2, "active"}},
 	{"instances by business key", `SELECT id FROM process_instances WHERE business_key = ? ORDER BY started_at, id LIMIT 100`, []any{"b-1"}},
 	{"tasks of assignee", `SELECT id FROM user_tasks t WHERE t.assignee = ? AND t.state = ? ORDER BY t.created_at, t.id LIMIT 100`, []any{"ann", "created"}},
 	{"tasks of candidate group", `SELECT t.id FROM user_tasks t WHERE EXISTS (SELECT 1 FROM user_task_candidates c WHERE c.kind = 'group' AND c.name = ? AND c.task_id = t.id) AND t.state = ? ORDER BY t.created_at, t.id LIMIT 100`, []any{"sales", "created"}},

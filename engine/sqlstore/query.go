@@ -453,12 +453,13 @@ func (s *Store) DefinitionList(ctx context.Context, p *engine.DefinitionListPara
 
 // Instances.
 
-const instCols = `id, definition_id, key, version, business_key, start_key, state, revision, started_at, ended_at`
+const instCols = `id, definition_id, key, version, business_key, start_key, state, revision, started_at, ended_at,
+parent_instance_id, parent_element_instance_id`
 
 func scanInstance(r *sql.Rows) (*engine.Instance, error) {
 	in := &engine.Instance{}
 	err := r.Scan(&in.ID, &in.DefinitionID, &in.Key, &in.Version, &in.BusinessKey, &in.StartKey, &in.State, &in.Revision,
-		timeCol{&in.StartedAt}, timeCol{&in.EndedAt})
+		timeCol{&in.StartedAt}, timeCol{&in.EndedAt}, &in.ParentInstanceID, &in.ParentElementInstanceID)
 	return in, err
 }
 
@@ -487,6 +488,13 @@ func (s *Store) InstanceList(ctx context.Context, p *engine.InstanceListParams) 
 	}
 	if p.BusinessKey != "" {
 		w.add(`business_key = ?`, p.BusinessKey)
+	}
+	if p.ParentInstanceID != 0 {
+		// parent_instance_id <> 0 lets the planner use the partial index.
+		w.add(`parent_instance_id = ? AND parent_instance_id <> 0`, p.ParentInstanceID)
+	}
+	if p.ParentElementInstanceID != 0 {
+		w.add(`parent_element_instance_id = ?`, p.ParentElementInstanceID)
 	}
 	if err := s.afterTime(&w, p.Page, "started_at", "id", false); err != nil {
 		return nil, err
