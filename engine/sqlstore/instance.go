@@ -139,9 +139,15 @@ func (s *Store) livePostgres(ctx context.Context, id int64, lock bool) (*engine.
 			fresh sql.NullBool
 			js    [7][]byte
 		)
-		err := s.db.Statement.ConnPool.QueryRowContext(ctx, q, id).Scan(&in.ID, &in.DefinitionID, &in.Key, &in.Version, &in.BusinessKey,
+		dest := []any{&in.ID, &in.DefinitionID, &in.Key, &in.Version, &in.BusinessKey,
 			&in.StartKey, &in.State, &in.Revision, timeCol{&in.StartedAt}, timeCol{&in.EndedAt}, &in.ParentInstanceID, &in.ParentElementInstanceID, &seq, &fresh,
-			&js[0], &js[1], &js[2], &js[3], &js[4], &js[5], &js[6])
+			&js[0], &js[1], &js[2], &js[3], &js[4], &js[5], &js[6]}
+		var err error
+		if s.pgtx != nil {
+			err = s.pgtx.queryRow(ctx, q, []any{id}, dest...)
+		} else {
+			err = s.db.Statement.ConnPool.QueryRowContext(ctx, q, id).Scan(dest...)
+		}
 		if err != nil {
 			return nil, 0, notFound(err, "process instance", id, "lock process instance")
 		}

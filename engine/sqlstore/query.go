@@ -214,18 +214,27 @@ func (w *writer) flushOn(c gorm.ConnPool) (int64, error) {
 	if len(w.cur) == 0 {
 		return 0, nil
 	}
-	q := w.cur
-	if w.nw > 0 {
-		q = append(append(w.with, ' '), w.cur...)
-	}
-	r, err := c.ExecContext(w.ctx, string(q), w.args...)
-	clear(w.args)
-	w.with, w.nw, w.cur, w.args = w.with[:0], 0, w.cur[:0], w.args[:0]
-	w.gen++
+	r, err := c.ExecContext(w.ctx, w.text(), w.args...)
+	w.reset()
 	if err != nil {
 		return 0, err
 	}
 	return r.RowsAffected()
+}
+
+// text returns the statement written: the WITH queries, then the last.
+func (w *writer) text() string {
+	if w.nw > 0 {
+		return string(w.with) + " " + string(w.cur)
+	}
+	return string(w.cur)
+}
+
+// reset empties the writer for the next statement.
+func (w *writer) reset() {
+	clear(w.args)
+	w.with, w.nw, w.cur, w.args = w.with[:0], 0, w.cur[:0], w.args[:0]
+	w.gen++
 }
 
 // insertRows writes head VALUES (…),(…) tail for n rows of cols columns,

@@ -43,6 +43,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"runtime"
@@ -52,6 +53,8 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -388,15 +391,73 @@ func (t *pgTx) commit(ctx context.Context) error {
 		}
 		return nil
 	}
-	if err := t.start(ctx); err != nil {
-		t.rollback(ctx)
-		return err
+	if w := t.pending; w != nil {
+		// The save and COMMIT go in one round trip.
+		t.pending = nil
+		err := t.batch(ctx, func(b *pgx.Batch) { b.Queue(w.text(), w.args...); b.Queue("COMMIT") }, func(br pgx.BatchResults) error {
+			if _, err := br.Exec(); err != nil {
+				return translate(err, t.what)
+			}
+			if _, err := br.Exec(); err != nil {
+				return translate(err, "commit")
+			}
+			return nil
+		})
+		w.reset()
+		if err != nil {
+			t.rollback(ctx)
+			return err
+		}
+		t.begun = false
+		return nil
 	}
 	t.begun = false
 	if _, err := t.conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return translate(err, "commit")
 	}
 	return nil
+}
+
+// batch sends the statements queue queues in one round trip on the
+// transaction's connection and reads their results with read.
+func (t *pgTx) batch(ctx context.Context, queue func(*pgx.Batch), read func(pgx.BatchResults) error) error {
+	return t.conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("expected a pgx connection, got %T", dc)
+		}
+		var b pgx.Batch
+		queue(&b)
+		br := sc.Conn().SendBatch(ctx, &b)
+		err := read(br)
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		return err
+	})
+}
+
+// queryRow runs q and scans its one row into dest. A transaction not yet
+// begun sends BEGIN with q, in one round trip.
+func (t *pgTx) queryRow(ctx context.Context, q string, args []any, dest ...any) error {
+	if t.begun || t.pending != nil {
+		if err := t.start(ctx); err != nil {
+			return err
+		}
+		return t.conn.QueryRowContext(ctx, q, args...).Scan(dest...)
+	}
+	err := t.batch(ctx, func(b *pgx.Batch) { b.Queue("BEGIN"); b.Queue(q, args...) }, func(br pgx.BatchResults) error {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+		t.begun = true
+		err := br.QueryRow().Scan(dest...)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return sql.ErrNoRows
+		}
+		return err
+	})
+	return err
 }
 
 func (t *pgTx) rollback(ctx context.Context) {
