@@ -1014,17 +1014,7 @@ func (e *Engine) callCancel(ctx context.Context, j *Job, owner string) error {
 		}
 		p.After = Cursor(list[len(list)-1])
 	}
-	return e.store.Tx(ctx, func(tx Store) error {
-		job, err := tx.JobLock(ctx, j.ID)
-		if err != nil {
-			return err
-		}
-		if job.State != JobActive || job.LeaseOwner != owner {
-			return nil
-		}
-		job.State, job.LeaseOwner, job.LeaseUntil = JobCompleted, "", time.Time{}
-		return tx.JobsSave(ctx, []*Job{job})
-	})
+	return e.completeFreeJob(ctx, j.ID, owner)
 }
 
 // cancelCalled cancels child id, which its call activity no longer waits

@@ -426,8 +426,14 @@ func (e *Engine) broadcastJob(ctx context.Context, j *Job, owner string) error {
 	if _, err := e.BroadcastSignal(ctx, j.Topic, nil); err != nil {
 		return fmt.Errorf("signal job %d: %w", j.ID, err)
 	}
+	return e.completeFreeJob(ctx, j.ID, owner)
+}
+
+// completeFreeJob completes job id, which belongs to no instance, if owner
+// still holds its lease.
+func (e *Engine) completeFreeJob(ctx context.Context, id int64, owner string) error {
 	return e.store.Tx(ctx, func(tx Store) error {
-		job, err := tx.JobLock(ctx, j.ID)
+		job, err := tx.JobLock(ctx, id)
 		if err != nil {
 			return err
 		}

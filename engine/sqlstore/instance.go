@@ -728,13 +728,9 @@ error_message = excluded.error_message, error_details = excluded.error_details, 
 fired = excluded.fired, lease_owner = excluded.lease_owner, lease_until = excluded.lease_until`,
 		19, len(jobs), func(i int) error {
 			j := jobs[i]
-			headers := ""
-			if len(j.Headers) > 0 {
-				b, err := json.Marshal(j.Headers)
-				if err != nil {
-					return err
-				}
-				headers = string(b)
+			headers, err := encodeHeaders(j.Headers)
+			if err != nil {
+				return err
 			}
 			w.group(j.ID, &w.inst, j.ElementInstanceID, j.ElementID, j.Topic, string(j.State), j.Retries, s.tn(j.DueAt),
 				j.ErrorMessage, j.ErrorDetails, headers, j.BusinessKey, s.tv(j.CreatedAt),

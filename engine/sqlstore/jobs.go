@@ -105,15 +105,11 @@ func (s *Store) JobsSave(ctx context.Context, jobs []*engine.Job) error {
 		if j.InstanceID != 0 {
 			return &engine.InvalidError{Field: "job", Reason: fmt.Sprintf("job %d belongs to instance %d: save it with the instance", j.ID, j.InstanceID)}
 		}
-		headers := ""
-		if len(j.Headers) > 0 {
-			b, err := json.Marshal(j.Headers)
-			if err != nil {
-				return err
-			}
-			headers = string(b)
+		headers, err := encodeHeaders(j.Headers)
+		if err != nil {
+			return err
 		}
-		_, err := s.db.Statement.ConnPool.ExecContext(ctx, s.rebind(`INSERT INTO jobs (id, process_instance_id, element_instance_id, element_id, topic, state, retries, due_at,
+		_, err = s.db.Statement.ConnPool.ExecContext(ctx, s.rebind(`INSERT INTO jobs (id, process_instance_id, element_instance_id, element_id, topic, state, retries, due_at,
 error_message, error_details, headers, business_key, created_at, kind, definition_id, timer, fired, lease_owner, lease_until)
 VALUES (?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET state = excluded.state, retries = excluded.retries, due_at = excluded.due_at,
@@ -190,4 +186,14 @@ func (s *Store) ListenJobs(ctx context.Context, wake func()) error {
 		return nil
 	}
 	return translate(err, "listen for due jobs")
+}
+
+// encodeHeaders returns a job's headers as the JSON its column keeps; ""
+// for none.
+func encodeHeaders(h map[string]string) (string, error) {
+	if len(h) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(h)
+	return string(b), err
 }
