@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -169,6 +170,10 @@ type MessageParams struct {
 	// BusinessKey, when set, selects subscriptions of instances with this
 	// business key, and is the business key of an instance the message starts.
 	BusinessKey string
+	// CorrelationVariables, when set, select subscriptions of instances
+	// whose variables (seen from the waiting element) have these values:
+	// Camunda 7's correlationKeys. With them, CorrelationKey is not compared.
+	CorrelationVariables Vars
 	Vars        Vars
 	// MessageID, when set, makes the message idempotent: a second message
 	// with the same id is ErrConflict and changes nothing.
@@ -215,8 +220,19 @@ func (e *Engine) CorrelateMessage(ctx context.Context, p *MessageParams) (*Messa
 			return nil, err
 		}
 	}
-	key := p.CorrelationKey
-	subs, err := e.store.SubscriptionFind(ctx, &SubscriptionFindParams{Kind: SubscribeMessage, Name: p.Name, CorrelationKey: &key, Limit: 20})
+	want, err := NormalizeVars(p.CorrelationVariables)
+	if err != nil {
+		return nil, err
+	}
+	find := &SubscriptionFindParams{Kind: SubscribeMessage, Name: p.Name}
+	if len(want) == 0 {
+		key := p.CorrelationKey
+		find.CorrelationKey = &key
+	}
+	if len(want) == 0 && p.BusinessKey == "" {
+		find.Limit = 20 // the first that is still open takes it
+	}
+	subs, err := e.store.SubscriptionFind(ctx, find)
 	if err != nil {
 		return nil, err
 	}
@@ -234,6 +250,11 @@ func (e *Engine) CorrelateMessage(ctx context.Context, p *MessageParams) (*Messa
 			}
 			if open == nil {
 				return errSubscriptionGone
+			}
+			for name, v := range want {
+				if have := c.findVar(open.ElementInstanceID, name); have == nil || !sameValue(have.Value, v) {
+					return errSubscriptionGone // another instance's
+				}
 			}
 			if err := c.consume(p, MessageConsumed); err != nil {
 				return err
@@ -443,4 +464,24 @@ func (e *Engine) completeFreeJob(ctx context.Context, id int64, owner string) er
 		job.State, job.LeaseOwner, job.LeaseUntil = JobCompleted, "", time.Time{}
 		return tx.JobsSave(ctx, []*Job{job})
 	})
+}
+
+// sameValue compares two normalized variable values; numbers compare by
+// value, whatever their Go type.
+func sameValue(a, b any) bool {
+	if x, ok := number(a); ok {
+		y, ok := number(b)
+		return ok && x == y
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return float64(x), true
+	case float64:
+		return x, true
+	}
+	return 0, false
 }

@@ -256,3 +256,20 @@ func TestMessageThrowEventIsAJob(t *testing.T) {
 	}
 	wantState(t, s, inst.ID, engine.InstanceCompleted)
 }
+
+func TestMessageCorrelationByVariables(t *testing.T) {
+	t.Parallel()
+	e, s, _, _ := timed(t, bpmntest.New("p").Message("m", "approved", "").Start("s").
+		Node("wait", "intermediateCatchEvent", bpmntest.MessageRef("m")).End("e").Chain("s", "wait", "e"))
+	a := start(t, e, "p", engine.Vars{"orderId": "o-1", "amount": int64(5)})
+	b := start(t, e, "p", engine.Vars{"orderId": "o-2", "amount": int64(5)})
+	if _, err := e.CorrelateMessage(ctx, &engine.MessageParams{Name: "approved", CorrelationVariables: engine.Vars{"orderId": "o-9"}}); !errors.Is(err, engine.ErrNotFound) {
+		t.Fatalf("no instance with orderId o-9: %v, want ErrNotFound", err)
+	}
+	res := correlate(t, e, &engine.MessageParams{Name: "approved", CorrelationVariables: engine.Vars{"orderId": "o-2", "amount": 5.0}})
+	if res.InstanceID != b.ID {
+		t.Fatalf("result %+v, want instance %d", res, b.ID)
+	}
+	wantState(t, s, b.ID, engine.InstanceCompleted)
+	wantState(t, s, a.ID, engine.InstanceActive)
+}

@@ -18,8 +18,10 @@ type messageBody struct {
 	Name           string          `json:"name"`
 	CorrelationKey json.RawMessage `json:"correlationKey"`
 	BusinessKey    string          `json:"businessKey"`
-	Variables      map[string]any  `json:"variables"`
-	MessageID      string          `json:"messageId"`
+	// CorrelationVariables match instance variables (Camunda 7's correlationKeys).
+	CorrelationVariables map[string]any `json:"correlationVariables"`
+	Variables            map[string]any `json:"variables"`
+	MessageID            string         `json:"messageId"`
 	// TTL is an ISO 8601 duration ("PT1H") or milliseconds.
 	TTL json.RawMessage `json:"ttl"`
 }
@@ -47,7 +49,7 @@ func (s *Server) publishMessage(c echo.Context) error {
 		return err
 	}
 	res, err := s.eng.CorrelateMessage(c.Request().Context(), &engine.MessageParams{Name: b.Name, CorrelationKey: key,
-		BusinessKey: b.BusinessKey, Vars: vars(b.Variables), MessageID: b.MessageID, TTL: ttl})
+		BusinessKey: b.BusinessKey, CorrelationVariables: vars(b.CorrelationVariables), Vars: vars(b.Variables), MessageID: b.MessageID, TTL: ttl})
 	if err != nil {
 		return err
 	}
