@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -174,11 +175,12 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "baton simulate: %v\n", err)
 		return 2
 	}
-	inst, err := e.Start(ctx, &engine.StartParams{Key: key, Vars: startVars})
+	instID, err := simulateStart(ctx, e, store, d, key, startVars, &events)
 	if err != nil {
 		fmt.Fprintf(stderr, "baton simulate: start %s: %v\n", key, err)
 		return 2
 	}
+	inst := &engine.Instance{ID: instID}
 	sim := &simulation{e: e, s: store, x: e.NewExecutor(engine.ExecutorConfig{Owner: "simulate"}), clk: clk, id: inst.ID,
 		done: done, hold: hold, events: events}
 	outcome, err := sim.drive(ctx)
@@ -218,6 +220,58 @@ func pickProcess(d *bpmn.Definitions, id string) (string, error) {
 		ids = append(ids, p.ID)
 	}
 	return "", fmt.Errorf("several executable processes (%s): choose one with --process", strings.Join(ids, ", "))
+}
+
+// simulateStart starts the instance to simulate: at the process's none
+// start event, or, when it has none, by the first event given when that
+// is a message or signal its start events wait for (the event is used up).
+func simulateStart(ctx context.Context, e *engine.Engine, s engine.Store, d *bpmn.Definitions, key string, vars engine.Vars, events *[]simEvent) (int64, error) {
+	p := d.Process(key)
+	if p.NoneStart() != nil {
+		inst, err := e.Start(ctx, &engine.StartParams{Key: key, Vars: vars})
+		if err != nil {
+			return 0, err
+		}
+		return inst.ID, nil
+	}
+	var ev simEvent
+	if len(*events) > 0 {
+		ev = (*events)[0]
+	}
+	want := map[string]bpmn.EventKind{"message": bpmn.EventMessage, "signal": bpmn.EventSignal}[ev.kind]
+	for _, n := range p.Nodes {
+		ed := n.Event()
+		if n.Kind != bpmn.KindStartEvent || n.EventKind() != want || ed == nil {
+			continue
+		}
+		if (want == bpmn.EventMessage && (ed.Message == nil || ed.Message.Name != ev.name)) || (want == bpmn.EventSignal && (ed.Signal == nil || ed.Signal.Name != ev.name)) {
+			continue
+		}
+		*events = (*events)[1:]
+		all := engine.Vars{}
+		maps.Copy(all, vars)
+		maps.Copy(all, ev.vars)
+		if want == bpmn.EventMessage {
+			res, err := e.CorrelateMessage(ctx, &engine.MessageParams{Name: ev.name, Vars: all})
+			if err != nil {
+				return 0, fmt.Errorf("--message %s: %w", ev.flag, err)
+			}
+			return res.InstanceID, nil
+		}
+		if _, err := e.BroadcastSignal(ctx, ev.name, all); err != nil {
+			return 0, fmt.Errorf("--signal %s: %w", ev.name, err)
+		}
+		list, err := s.InstanceList(ctx, &engine.InstanceListParams{Key: key})
+		if err != nil || len(list) == 0 {
+			return 0, fmt.Errorf("--signal %s started no instance of %s: %v", ev.name, key, err)
+		}
+		return list[0].ID, nil
+	}
+	inst, err := e.Start(ctx, &engine.StartParams{Key: key, Vars: vars})
+	if err != nil {
+		return 0, fmt.Errorf("%w (or give first the --message or --signal its start event waits for)", err)
+	}
+	return inst.ID, nil
 }
 
 // simulation runs one instance on a virtual clock.

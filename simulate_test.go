@@ -74,6 +74,18 @@ func TestSimulateEvents(t *testing.T) {
 			t.Fatalf("exit %d, stderr %s", code, errOut)
 		}
 	})
+	t.Run("MessageStartsTheInstance", func(t *testing.T) {
+		code, out, errOut := baton(t, "simulate", "examples/message-order.bpmn", "--process", "message-order",
+			"--message", `order placed={"orderId":"o-7"}`, "--message", "payment received", "--complete", `Activity_0n2y8ke={"trackingNumber":"TN-7"}`)
+		path, final := pathOf(t, out)
+		p := strings.Join(path, " ")
+		if code != 0 || final["state"] != "completed" || !strings.Contains(p, "Event_1w3e9tu:messageCorrelated") {
+			t.Fatalf("exit %d, path %s, final %v, stderr %s", code, p, final, errOut)
+		}
+		if code, _, errOut := baton(t, "simulate", "examples/message-order.bpmn", "--process", "message-order"); code != 2 || !strings.Contains(errOut, "--message") {
+			t.Fatalf("no start message: exit %d, stderr %s", code, errOut)
+		}
+	})
 	t.Run("BadFlags", func(t *testing.T) {
 		f := writeModel(t, string(review().XML()))
 		for _, args := range [][]string{{"--advance", "P1Y"}, {"--advance", "soon"}, {"--message", "=x"}, {"--message", "m={"}} {

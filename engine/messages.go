@@ -174,7 +174,7 @@ type MessageParams struct {
 	// whose variables (seen from the waiting element) have these values:
 	// Camunda 7's correlationKeys. With them, CorrelationKey is not compared.
 	CorrelationVariables Vars
-	Vars        Vars
+	Vars                 Vars
 	// MessageID, when set, makes the message idempotent: a second message
 	// with the same id is ErrConflict and changes nothing.
 	MessageID string
