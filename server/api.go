@@ -11,6 +11,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -496,6 +497,9 @@ type failBody struct {
 	Details string `json:"details"`
 	// Retries left; absent means one fewer than the job has.
 	Retries *int `json:"retries"`
+	// RetryTimeout is how many milliseconds the next attempt waits
+	// (Camunda's retryTimeout); absent or 0: at once.
+	RetryTimeout int64 `json:"retryTimeout"`
 }
 
 func (s *Server) failJob(c echo.Context) error {
@@ -508,7 +512,11 @@ func (s *Server) failJob(c echo.Context) error {
 		if b.Retries != nil {
 			retries = *b.Retries
 		}
-		return s.eng.FailJob(ctx, j.ID, &engine.FailJobParams{Message: b.Message, Details: b.Details, Retries: retries})
+		if b.RetryTimeout < 0 {
+			return &engine.InvalidError{Field: "retryTimeout", Reason: "must not be negative"}
+		}
+		return s.eng.FailJob(ctx, j.ID, &engine.FailJobParams{Message: b.Message, Details: b.Details, Retries: retries,
+			RetryIn: time.Duration(b.RetryTimeout) * time.Millisecond})
 	})
 }
 

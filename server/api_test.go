@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/batonbpm/baton/engine"
 	"github.com/batonbpm/baton/engine/sqlstore"
@@ -438,6 +439,14 @@ func (s *scenario) steps() []struct {
 		{"fail job, incident, retry", func(t *testing.T) {
 			want(t, c.do("POST", "/api/v1/tasks/"+s.openTask(t, s.inst2)+"/complete", nil), http.StatusNoContent)
 			j := s.job(t, s.inst2, "active")
+			// A failure with retries left waits retryTimeout before the next attempt.
+			wantError(t, c.do("POST", "/api/v1/jobs/"+str(j["id"])+"/fail", map[string]any{"message": "slow", "retries": 1, "retryTimeout": -5}), http.StatusUnprocessableEntity, "invalid")
+			want(t, c.do("POST", "/api/v1/jobs/"+str(j["id"])+"/fail", map[string]any{"message": "timeout", "retries": 1, "retryTimeout": 60000}), http.StatusNoContent)
+			j = s.job(t, s.inst2, "active")
+			due, err := time.Parse(time.RFC3339Nano, str(j["dueAt"]))
+			if err != nil || time.Until(due) < 50*time.Second || j["retries"] != json.Number("1") || j["errorMessage"] != "timeout" {
+				t.Fatalf("job after a failure with retryTimeout 60 s: %v (due in %v)", j, time.Until(due))
+			}
 			want(t, c.do("POST", "/api/v1/jobs/"+str(j["id"])+"/fail", map[string]any{"message": "card declined", "details": "gateway said no", "retries": 0}), http.StatusNoContent)
 			r := c.do("GET", "/api/v1/incidents?state=open&processInstanceId="+s.inst2, nil)
 			want(t, r, http.StatusOK)
