@@ -19,7 +19,7 @@ build:
 # versions, so running it again deploys nothing new. It prints the URL and a
 # curl line that starts an example instance. `serve` serves without deploying.
 run: build
-	./bin/baton serve --deploy examples
+	./bin/baton serve --deploy examples --demo
 
 serve: build
 	./bin/baton serve

@@ -21,6 +21,7 @@ import (
 	"github.com/batonbpm/baton/engine"
 	"github.com/batonbpm/baton/engine/sqlstore"
 	"github.com/batonbpm/baton/server"
+	"github.com/batonbpm/baton/server/auth"
 )
 
 // Defaults of `baton serve` and `baton migrate`, overridden by the
@@ -60,6 +61,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", envOr("BATON_ADDR", addrDefault), "address to listen on (env BATON_ADDR)")
 	logFormat := fs.String("log-format", envOr("BATON_LOG_FORMAT", "text"), "log format: text or json (env BATON_LOG_FORMAT)")
 	deploy := fs.String("deploy", "", "deploy the .bpmn files of this directory (or this one file) before serving")
+	demo := fs.Bool("demo", false, "when the database has no users, add the demo users (auth.DemoUsers, public passwords) and print their logins")
 	shutdownTimeout := fs.Duration("shutdown-timeout", shutdownTimeoutDefault, "how long a shutdown waits for requests in flight")
 	defWorkers := engine.ExecutorWorkersDefault
 	if v := os.Getenv("BATON_JOB_WORKERS"); v != "" {
@@ -110,7 +112,23 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	srv, err := server.New(server.Config{Engine: eng, DB: db, Dialect: dialect, Logger: log})
+	var secret []byte
+	if v := os.Getenv("BATON_SESSION_SECRET"); v != "" {
+		secret = []byte(v)
+	}
+	au, err := auth.New(ctx, store.DB(), auth.Config{SessionSecret: secret})
+	if err != nil {
+		log.Error("set up authentication", "err", err)
+		return 1
+	}
+	var demoUsers []auth.DemoUser
+	if *demo {
+		if demoUsers, err = au.SeedDemo(ctx); err != nil {
+			log.Error("seed the demo users", "err", err)
+			return 1
+		}
+	}
+	srv, err := server.New(server.Config{Engine: eng, DB: db, Dialect: dialect, Logger: log, Auth: au})
 	if err != nil {
 		log.Error("build the server", "err", err)
 		return 1
@@ -130,9 +148,16 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	}
 	url := "http://" + ln.Addr().String()
 	log.Info("baton serve listening", "url", url, "database", dialect, "api", url+"/api/v1", "openapi", url+"/api/v1/openapi.json")
-	log.Warn("the API has no authentication yet (it arrives with the inbox issue); baton serve binds to 127.0.0.1 by default so that only this machine reaches it", "addr", ln.Addr().String())
+	if len(demoUsers) > 0 {
+		log.Warn("added demo users with public passwords; for a first look on this machine only", "users", len(demoUsers))
+		printDemoUsers(stdout, demoUsers)
+	}
 	if *deploy != "" {
-		printStartHint(stdout, url, deployed)
+		cred := "NAME:PASSWORD"
+		if *demo {
+			cred = "analyst:baton-analyst"
+		}
+		printStartHint(stdout, url, cred, deployed)
 	}
 
 	jobsDone := make(chan struct{})
@@ -218,9 +243,17 @@ func deployPath(ctx context.Context, eng *engine.Engine, path string, log *slog.
 	return dep.Definitions, nil
 }
 
+// printDemoUsers prints the logins SeedDemo added.
+func printDemoUsers(w io.Writer, users []auth.DemoUser) {
+	fmt.Fprintf(w, "\nDemo logins (name / password / role / groups):\n")
+	for _, u := range users {
+		fmt.Fprintf(w, "  %-10s %-16s %-10s %s\n", u.Name, u.Password, u.Role, strings.Join(u.Groups, ","))
+	}
+}
+
 // printStartHint prints the address and a curl line that starts one of the
 // deployed processes (order, when it is there).
-func printStartHint(w io.Writer, url string, defs []*engine.Definition) {
+func printStartHint(w io.Writer, url, cred string, defs []*engine.Definition) {
 	keys := make([]string, 0, len(defs))
 	for _, d := range defs {
 		keys = append(keys, d.Key)
@@ -238,7 +271,7 @@ func printStartHint(w io.Writer, url string, defs []*engine.Definition) {
 		}
 	}
 	if key != "" {
-		fmt.Fprintf(w, "Start an instance:\n  curl -s -X POST %s/api/v1/process-definitions/key/%s/start -H 'Content-Type: application/json' -d '%s'\n", url, key, body)
+		fmt.Fprintf(w, "Start an instance (as a user with the analyst, developer or admin role):\n  curl -s -u %s -X POST %s/api/v1/process-definitions/key/%s/start -H 'Content-Type: application/json' -d '%s'\n", cred, url, key, body)
 	}
 	fmt.Fprintf(w, "Stop with Ctrl-C.\n\n")
 }

@@ -47,7 +47,7 @@ func TestMain(m *testing.M) {
 func TestServe(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	args, _ := json.Marshal([]string{"serve", "--addr", "127.0.0.1:0", "--deploy", "examples", "--log-format", "json"})
+	args, _ := json.Marshal([]string{"serve", "--addr", "127.0.0.1:0", "--deploy", "examples", "--demo", "--log-format", "json"})
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "BATON_SERVE_HELPER=1", "BATON_SERVE_ARGS="+string(args),
 		"BATON_DATABASE_URL=sqlite://"+filepath.Join(dir, "baton.db"))
@@ -109,7 +109,7 @@ func TestServe(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	res, err := http.Post(url+"/api/v1/process-definitions/key/order/start", "application/json", strings.NewReader(`{"variables":{"amount":1500}}`))
+	res, err := adminPost(url+"/api/v1/process-definitions/key/order/start", "application/json", strings.NewReader(`{"variables":{"amount":1500}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestServe(t *testing.T) {
 	pr, pw := io.Pipe()
 	inFlight := make(chan *http.Response, 1)
 	go func() {
-		res, err := http.Post(url+"/api/v1/process-definitions/key/order/start", "application/json", pr)
+		res, err := adminPost(url+"/api/v1/process-definitions/key/order/start", "application/json", pr)
 		if err != nil {
 			t.Errorf("request in flight: %v", err)
 		}
@@ -153,14 +153,29 @@ func TestServe(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("baton serve did not stop after SIGTERM")
 	}
-	for _, want := range []string{"no authentication", "127.0.0.1", `"msg":"stopped"`} {
+	for _, want := range []string{"added demo users", "127.0.0.1", `"msg":"stopped"`} {
 		if !strings.Contains(logBuf.String(), want) {
 			t.Errorf("the log lacks %q:\n%s", want, logBuf.String())
 		}
 	}
-	if !strings.Contains(stdout.String(), "curl -s -X POST "+url+"/api/v1/process-definitions/key/order/start") {
+	if !strings.Contains(stdout.String(), "curl -s -u analyst:baton-analyst -X POST "+url+"/api/v1/process-definitions/key/order/start") ||
+		!strings.Contains(stdout.String(), "analyst    baton-analyst") {
 		t.Errorf("stdout lacks the start hint:\n%s", stdout.String())
 	}
+}
+
+// Tests run `baton serve --demo` and call its API as the demo admin.
+const testAdminUser, testAdminPassword = "admin", "baton-admin"
+
+// adminPost is http.Post as the demo admin.
+func adminPost(url, contentType string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequest("POST", url, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.SetBasicAuth(testAdminUser, testAdminPassword)
+	return http.DefaultClient.Do(req)
 }
 
 // TestMigrate applies the migrations to a fresh SQLite file.

@@ -353,7 +353,7 @@ func (s *crashServer) start(ctx context.Context, addr string) {
 }
 
 func (s *crashServer) run(ctx context.Context, addr string) error {
-	args, _ := json.Marshal([]string{"serve", "--addr", addr, "--deploy", "examples", "--log-format", "json"})
+	args, _ := json.Marshal([]string{"serve", "--addr", addr, "--deploy", "examples", "--demo", "--log-format", "json"})
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "BATON_SERVE_HELPER=1", "BATON_SERVE_ARGS="+string(args), "BATON_DATABASE_URL="+s.dbURL)
 	cmd.Stdout = io.Discard
@@ -560,6 +560,7 @@ func (c *crashClient) do(ctx context.Context, method, path, body string) (int, [
 	if err != nil {
 		return 0, nil, err
 	}
+	req.SetBasicAuth(testAdminUser, testAdminPassword)
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -18,11 +18,24 @@ Commands:
                                 tasks with the given variables; prints the path as JSON
                                 lines; exits 0 when it completes, 2 when it waits or
                                 has an incident
-  serve [--addr A] [--database-url URL] [--log-format text|json] [--deploy DIR]
+  serve [--addr A] [--database-url URL] [--log-format text|json] [--deploy DIR] [--demo]
                                 serve /api/v1, /healthz, /readyz and /metrics (env
-                                BATON_ADDR, BATON_DATABASE_URL, BATON_LOG_FORMAT);
-                                --deploy deploys the .bpmn files of DIR first
+                                BATON_ADDR, BATON_DATABASE_URL, BATON_LOG_FORMAT,
+                                BATON_SESSION_SECRET); --deploy deploys the .bpmn
+                                files of DIR first; --demo adds demo users when
+                                there are no users
   migrate [--database-url URL]  apply the database migrations and exit
+  user add NAME --password P [--groups g1,g2] [--role R] [--display-name D]
+                                add a user (role admin, analyst, staff (default),
+                                developer or auditor); missing groups are created
+  user passwd NAME [--password P]
+                                set a user's password (read from standard input
+                                without --password)
+  group add NAME                add a group
+  apikey create NAME --role R   create an API key for a service account and print
+                                its secret, once
+  apikey revoke NAME            revoke an API key
+                                (user, group and apikey take --database-url like serve)
 `
 
 func main() {
@@ -44,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdServe(args[1:], stdout, stderr)
 	case "migrate":
 		return cmdMigrate(args[1:], stdout, stderr)
+	case "user", "group", "apikey":
+		return cmdAccounts(args[0], args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -71,7 +71,7 @@ func TestSeveralNodes(t *testing.T) {
 	}
 	api := nodes[0].url
 	deploy := func(b *bpmntest.Builder) {
-		res, err := http.Post(api+"/api/v1/deployments", "application/xml", bytes.NewReader(b.XML()))
+		res, err := adminPost(api+"/api/v1/deployments", "application/xml", bytes.NewReader(b.XML()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,7 +186,7 @@ func startMany(ctx context.Context, t *testing.T, nodes []*nodeProc, key string,
 			defer wg.Done()
 			url := nodes[w%len(nodes)].url + "/api/v1/process-definitions/key/" + key + "/start"
 			for ctx.Err() == nil && next.Add(1) <= int64(n) {
-				res, err := http.Post(url, "application/json", bytes.NewReader([]byte(body)))
+				res, err := adminPost(url, "application/json", bytes.NewReader([]byte(body)))
 				if err != nil {
 					failed.Store(err.Error())
 					return
@@ -238,7 +238,7 @@ type nodeProc struct {
 // free port, and waits until it is ready.
 func startNode(ctx context.Context, t *testing.T, name, dbURL string) *nodeProc {
 	t.Helper()
-	args, _ := json.Marshal([]string{"serve", "--addr", "127.0.0.1:0", "--log-format", "json", "--job-lease", "3s", "--job-workers", "4"})
+	args, _ := json.Marshal([]string{"serve", "--addr", "127.0.0.1:0", "--demo", "--log-format", "json", "--job-lease", "3s", "--job-workers", "4"})
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "BATON_SERVE_HELPER=1", "BATON_SERVE_ARGS="+string(args), "BATON_DATABASE_URL="+dbURL,
 		"BATON_TEST_WORK_HANDLER="+name)

@@ -335,6 +335,7 @@ func (l *pgLoad) send(ctx context.Context, method, path, contentType string, bod
 		a.err = err
 		return a
 	}
+	req.SetBasicAuth(testAdminUser, testAdminPassword)
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -205,6 +206,29 @@ type UserTaskListParams struct {
 	CandidateGroup string
 	// OpenOnly lists only created (not completed or canceled) tasks.
 	OpenOnly bool
+	// VisibleTo, when set, lists only the tasks it Sees.
+	VisibleTo *TaskVisibility
+}
+
+// TaskVisibility is who asks for tasks: a person sees and works a task
+// when they are its assignee, one of its candidate users, or in one of its
+// candidate groups.
+type TaskVisibility struct {
+	User   string
+	Groups []string
+}
+
+// Sees reports whether v may see and work t.
+func (v *TaskVisibility) Sees(t *UserTask) bool {
+	if v.User != "" && (t.Assignee == v.User || slices.Contains(t.CandidateUsers, v.User)) {
+		return true
+	}
+	for _, g := range v.Groups {
+		if slices.Contains(t.CandidateGroups, g) {
+			return true
+		}
+	}
+	return false
 }
 
 // JobListParams filter JobList.

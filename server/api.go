@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/batonbpm/baton/engine"
+	"github.com/batonbpm/baton/server/auth"
 )
 
 // The handlers of /api/v1. Each returns its error; handleError answers it.
@@ -405,7 +406,8 @@ func (s *Server) listTasks(c echo.Context) error {
 		return err
 	}
 	tasks, err := s.store.UserTaskList(c.Request().Context(), &engine.UserTaskListParams{Page: p, InstanceID: inst,
-		Assignee: c.QueryParam("assignee"), CandidateGroup: c.QueryParam("candidateGroup"), OpenOnly: true})
+		Assignee: c.QueryParam("assignee"), CandidateGroup: c.QueryParam("candidateGroup"), OpenOnly: true,
+		VisibleTo: taskVisibility(c)})
 	if err != nil {
 		return err
 	}
@@ -417,11 +419,34 @@ func (s *Server) getTask(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	t, err := s.store.UserTaskGet(c.Request().Context(), id)
+	t, err := s.visibleTask(c, id)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, taskOf(t))
+}
+
+// taskVisibility is the filter of the tasks the caller may see, nil when
+// it sees all (an admin, or no authentication).
+func taskVisibility(c echo.Context) *engine.TaskVisibility {
+	if p := auth.PrincipalOf(c); p != nil {
+		return p.TaskVisibility()
+	}
+	return nil
+}
+
+// visibleTask returns the task id when the caller may see it. A task it
+// may not see is not found, like one that does not exist: a 404 tells no
+// one which ids are taken.
+func (s *Server) visibleTask(c echo.Context, id int64) (*engine.UserTask, error) {
+	t, err := s.store.UserTaskGet(c.Request().Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if v := taskVisibility(c); v != nil && !v.Sees(t) {
+		return nil, &engine.NotFoundError{What: "user task", ID: strconv.FormatInt(id, 10)}
+	}
+	return t, nil
 }
 
 type varsBody struct {
@@ -435,6 +460,9 @@ func (s *Server) completeTask(c echo.Context) error {
 	}
 	var b varsBody
 	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	if _, err := s.visibleTask(c, id); err != nil {
 		return err
 	}
 	if err := s.eng.CompleteUserTask(c.Request().Context(), id, vars(b.Variables)); err != nil {

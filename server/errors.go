@@ -5,13 +5,16 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/batonbpm/baton/bpmn"
 	"github.com/batonbpm/baton/engine"
+	"github.com/batonbpm/baton/server/auth"
 )
 
 // errorBody is the one error shape of the API.
@@ -90,12 +93,19 @@ func errorStatus(err error, requestID string) (status int, body errorInfo, inter
 		tooLarge    *http.MaxBytesError
 		httpErr     *echo.HTTPError
 		opErr       *net.OpError
+		throttled   *auth.ThrottledError
 	)
 	switch {
 	case errors.Is(err, engine.ErrUnavailable):
 		// Whatever else the error says, the database could not be
 		// reached: the same request may succeed once it is back.
 		return http.StatusServiceUnavailable, errorInfo{Code: "unavailable", Message: fmt.Sprintf("the database is unavailable; try again later (request id %s)", requestID)}, true
+	case errors.Is(err, auth.ErrUnauthorized):
+		return http.StatusUnauthorized, errorInfo{Code: "unauthorized", Message: err.Error()}, false
+	case errors.Is(err, auth.ErrForbidden):
+		return http.StatusForbidden, errorInfo{Code: "forbidden", Message: err.Error()}, false
+	case errors.As(err, &throttled):
+		return http.StatusTooManyRequests, errorInfo{Code: "too_many_requests", Message: throttled.Error()}, false
 	case errors.As(err, &deployErr):
 		info := errorInfo{Code: "invalid_model", Message: deployErr.Error()}
 		if deployErr.Err != nil {
@@ -172,10 +182,16 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	if status == http.StatusServiceUnavailable {
+	var throttled *auth.ThrottledError
+	switch {
+	case status == http.StatusServiceUnavailable:
 		// What is unavailable is expected back soon: a database restart
 		// takes seconds.
 		c.Response().Header().Set("Retry-After", retryAfterSeconds)
+	case errors.As(err, &throttled):
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(throttled.RetryAfter.Seconds()))))
+	case status == http.StatusUnauthorized:
+		c.Response().Header().Set("WWW-Authenticate", `Basic realm="baton", charset="UTF-8"`)
 	}
 	if c.Request().Method == http.MethodHead {
 		err = c.NoContent(status)

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/batonbpm/baton/engine"
+	"github.com/batonbpm/baton/server/auth"
 )
 
 // HeaderRequestID carries the request id in and out.
@@ -25,7 +26,7 @@ const requestIDKey = "baton.requestId"
 
 // requestID takes the request id from X-Request-Id, or makes one, echoes it
 // in the response and puts it in the request's context for the engine's
-// history rows. The actor is empty until authentication exists.
+// history rows (commandInfo adds the actor once the caller is known).
 func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		rid := c.Request().Header.Get(HeaderRequestID)
@@ -38,6 +39,32 @@ func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 		c.SetRequest(req.WithContext(engine.WithCommandInfo(req.Context(), "", rid)))
 		return next(c)
 	}
+}
+
+// commandInfo records the caller (auth.Principal.Actor; empty without
+// authentication) and the request id as the engine's CommandInfo of the
+// commands the request runs, so their history rows say who did what.
+func (s *Server) commandInfo(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		actor := ""
+		if p := auth.PrincipalOf(c); p != nil {
+			actor = p.Actor()
+		}
+		req := c.Request()
+		c.SetRequest(req.WithContext(engine.WithCommandInfo(req.Context(), actor, requestIDOf(c))))
+		return next(c)
+	}
+}
+
+// openRoute reports whether a route is served without credentials.
+func openRoute(method, path string) bool {
+	switch path {
+	case "/healthz", "/readyz", "/metrics", "/api/v1/openapi.json":
+		return true
+	case "/api/v1/login", "/api/v1/logout":
+		return method == http.MethodPost
+	}
+	return false
 }
 
 // validRequestID accepts printable ASCII without spaces, up to maxRequestIDLen.
@@ -85,8 +112,12 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		case "/healthz", "/readyz", "/metrics":
 			level = slog.LevelDebug
 		}
+		actor := ""
+		if p := auth.PrincipalOf(c); p != nil {
+			actor = p.Actor()
+		}
 		s.log.Log(req.Context(), level, "request",
-			"requestId", requestIDOf(c), "method", req.Method, "path", req.URL.Path, "route", route,
+			"requestId", requestIDOf(c), "actor", actor, "method", req.Method, "path", req.URL.Path, "route", route,
 			"status", res.Status, "bytes", res.Size, "duration", d)
 		return nil
 	}

@@ -19,8 +19,18 @@
 //
 // # Authentication
 //
-// There is none yet: it arrives with the inbox issue. Until then `baton
-// serve` binds to 127.0.0.1 by default.
+// With Config.Auth set (`baton serve` always sets it), every route but
+// /healthz, /readyz, /metrics, /api/v1/openapi.json, /api/v1/login and
+// /api/v1/logout needs credentials (see package auth: Basic, Bearer API
+// keys, or the session cookie of POST /api/v1/login with its CSRF token)
+// and a role that casbin allows the route: no or bad credentials are a 401
+// (code "unauthorized"), a role without the route a 403 ("forbidden"), too
+// many failed logins a 429 with Retry-After. The caller is the actor of the
+// history rows its commands write. A caller who is not an admin sees and
+// works only the user tasks it is assignee, candidate user or in a candidate
+// group of: the task list leaves the others out, and GET or complete of one
+// answers 404, as for a task that does not exist, so that ids tell nothing.
+// Without Config.Auth nothing is checked (tests, embedding programs).
 package server
 
 import (
@@ -39,6 +49,7 @@ import (
 	"github.com/batonbpm/baton/engine"
 	"github.com/batonbpm/baton/engine/sqlstore"
 	"github.com/batonbpm/baton/migrations"
+	"github.com/batonbpm/baton/server/auth"
 )
 
 // BodyLimitDefault is the largest request body accepted by default: the
@@ -63,6 +74,9 @@ type Config struct {
 	Logger *slog.Logger
 	// BodyLimit is the largest request body in bytes. Default BodyLimitDefault.
 	BodyLimit int64
+	// Auth authenticates and authorizes requests. When nil, the server
+	// checks nothing: every caller may do everything, anonymously.
+	Auth *auth.Auth
 }
 
 // Server is Baton's HTTP handler. It is safe for concurrent use.
@@ -75,6 +89,7 @@ type Server struct {
 	dialect   string
 	bodyLimit int64
 	metrics   *metrics
+	auth      *auth.Auth
 	// routes holds the path templates of the registered routes, so
 	// metrics label unmatched requests as such instead of by raw URL.
 	routes map[string]bool
@@ -96,6 +111,7 @@ func New(cfg Config) (*Server, error) {
 		dialect:   cfg.Dialect,
 		bodyLimit: cmp.Or(cfg.BodyLimit, BodyLimitDefault),
 		routes:    map[string]bool{},
+		auth:      cfg.Auth,
 	}
 	m, err := newMetrics(cfg.DB, cfg.Dialect)
 	if err != nil {
@@ -108,6 +124,10 @@ func New(cfg Config) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.requestID, s.logRequests, s.recoverPanics, s.limitBody)
+	if s.auth != nil {
+		e.Use(s.auth.Middleware(openRoute, func(_, path string) bool { return s.routes[path] }))
+	}
+	e.Use(s.commandInfo)
 	s.echo = e
 	s.register()
 	for _, r := range e.Routes() {
@@ -130,6 +150,8 @@ func (s *Server) register() {
 
 	api := e.Group("/api/v1")
 	api.GET("/openapi.json", s.openAPI)
+	api.POST("/login", s.login)
+	api.POST("/logout", s.logout)
 	api.POST("/deployments", s.deploy)
 	api.GET("/deployments", s.listDeployments)
 	api.GET("/process-definitions", s.listDefinitions)

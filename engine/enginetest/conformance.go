@@ -168,6 +168,45 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) engine.Store) {
 		}
 	})
 
+	t.Run("UserTaskListVisibleTo", func(t *testing.T) {
+		e, s := newEngine(t)
+		deploy(t, e, bpmntest.New("p").Start("s").
+			Node("mine", "userTask", bpmntest.Attr("camunda:assignee", "ann")).
+			Node("cand", "userTask", bpmntest.Attr("camunda:candidateUsers", "bob, ann")).
+			Node("sales", "userTask", bpmntest.Attr("camunda:candidateGroups", "sales,managers")).
+			Node("legal", "userTask", bpmntest.Attr("camunda:candidateGroups", "legal")).
+			Node("other", "userTask", bpmntest.Attr("camunda:assignee", "zed")).
+			Node("fork", "parallelGateway").
+			Chain("s", "fork").Flow("fork", "mine").Flow("fork", "cand").Flow("fork", "sales").Flow("fork", "legal").Flow("fork", "other"))
+		_, err := e.Start(ctx, &engine.StartParams{Key: "p"})
+		must(t, err)
+		for _, tc := range []struct {
+			v    engine.TaskVisibility
+			want []string
+		}{
+			{engine.TaskVisibility{User: "ann"}, []string{"cand", "mine"}},
+			{engine.TaskVisibility{User: "ann", Groups: []string{"sales", "x"}}, []string{"cand", "mine", "sales"}},
+			{engine.TaskVisibility{User: "bob", Groups: []string{"legal", "managers"}}, []string{"cand", "legal", "sales"}},
+			{engine.TaskVisibility{Groups: []string{"legal"}}, []string{"legal"}},
+			{engine.TaskVisibility{User: "eve", Groups: []string{"hr"}}, nil},
+			{engine.TaskVisibility{}, nil},
+		} {
+			got, err := s.UserTaskList(ctx, &engine.UserTaskListParams{OpenOnly: true, VisibleTo: &tc.v})
+			must(t, err)
+			var ids []string
+			for _, tk := range got {
+				ids = append(ids, tk.ElementID)
+				if !tc.v.Sees(tk) {
+					t.Errorf("%+v: listed %s, which it does not see", tc.v, tk.ElementID)
+				}
+			}
+			slices.Sort(ids)
+			if !slices.Equal(ids, tc.want) {
+				t.Errorf("%+v sees %v, want %v", tc.v, ids, tc.want)
+			}
+		}
+	})
+
 	t.Run("TxRollsBackOnError", func(t *testing.T) {
 		s := newStore(t)
 		boom := errors.New("boom")

@@ -679,7 +679,7 @@ func (t *memTx) UserTaskList(ctx context.Context, p *engine.UserTaskListParams) 
 		tk := t.tasks[id]
 		if (p.InstanceID == 0 || tk.InstanceID == p.InstanceID) && (p.Assignee == "" || tk.Assignee == p.Assignee) &&
 			(p.CandidateGroup == "" || slices.Contains(tk.CandidateGroups, p.CandidateGroup)) &&
-			(!p.OpenOnly || tk.State == engine.TaskCreated) {
+			(!p.OpenOnly || tk.State == engine.TaskCreated) && (p.VisibleTo == nil || p.VisibleTo.Sees(tk)) {
 			out = append(out, copyTask(tk))
 		}
 	}

@@ -118,3 +118,9 @@ func unreachable(err error) bool {
 	}
 	return false
 }
+
+// Translate turns a driver error of a query outside the Store (e.g. of the
+// auth tables) into the engine's errors as the Store's own methods do: a
+// unique violation into engine.ErrConflict, an unreachable database into
+// engine.ErrUnavailable; anything else is wrapped with doing.
+func Translate(err error, doing string) error { return translate(err, doing) }

@@ -643,6 +643,9 @@ func (s *Store) UserTaskList(ctx context.Context, p *engine.UserTaskListParams) 
 	if p.OpenOnly {
 		w.add(`t.state = ?`, string(engine.TaskCreated))
 	}
+	if v := p.VisibleTo; v != nil {
+		s.visibleTo(&w, v)
+	}
 	if err := s.afterTime(&w, p.Page, "t.created_at", "t.id", false); err != nil {
 		return nil, err
 	}
@@ -655,6 +658,33 @@ func (s *Store) UserTaskList(ctx context.Context, p *engine.UserTaskListParams) 
 		return nil, translate(err, "list user tasks")
 	}
 	return tasks, nil
+}
+
+// visibleTo adds the condition of engine.TaskVisibility.Sees: the
+// assignee is looked up in user_tasks_assignee, the candidates in
+// user_task_candidates_name, so the set of ids is built from index ranges
+// rather than by probing the candidates of every task.
+func (s *Store) visibleTo(w *where, v *engine.TaskVisibility) {
+	var sub []string
+	var args []any
+	if v.User != "" {
+		sub = append(sub, `SELECT c.task_id FROM user_task_candidates c WHERE c.kind = '`+candUser+`' AND c.name = ?`)
+		args = append(args, v.User)
+	}
+	if len(v.Groups) > 0 {
+		sub = append(sub, `SELECT c.task_id FROM user_task_candidates c WHERE c.kind = '`+candGroup+`' AND c.name IN (?`+strings.Repeat(`, ?`, len(v.Groups)-1)+`)`)
+		for _, g := range v.Groups {
+			args = append(args, g)
+		}
+	}
+	switch {
+	case len(sub) == 0:
+		w.add(`1 = 0`) // nobody: no task
+	case v.User == "":
+		w.add(`t.id IN (`+strings.Join(sub, ` UNION ALL `)+`)`, args...)
+	default:
+		w.add(`(t.assignee = ? OR t.id IN (`+strings.Join(sub, ` UNION ALL `)+`))`, append([]any{v.User}, args...)...)
+	}
 }
 
 // Jobs.
