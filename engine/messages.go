@@ -210,9 +210,13 @@ func (e *Engine) CorrelateMessage(ctx context.Context, p *MessageParams) (*Messa
 	case p.TTL < 0:
 		return nil, &InvalidError{Field: "ttl", Reason: "must not be negative"}
 	}
-	if _, err := NormalizeVars(p.Vars); err != nil {
+	vs, err := NormalizeVars(p.Vars)
+	if err != nil {
 		return nil, err
 	}
+	norm := *p
+	norm.Vars = vs
+	p = &norm
 	if p.MessageID != "" {
 		if _, err := e.store.MessageGet(ctx, p.MessageID); err == nil {
 			return nil, &ConflictError{Reason: fmt.Sprintf("a message with id %q was published before", p.MessageID)}
@@ -369,7 +373,8 @@ func (e *Engine) BroadcastSignal(ctx context.Context, name string, vs Vars) (*Si
 	if name == "" {
 		return nil, &InvalidError{Field: "name", Reason: "a signal needs a name"}
 	}
-	if _, err := NormalizeVars(vs); err != nil {
+	vs, err := NormalizeVars(vs)
+	if err != nil {
 		return nil, err
 	}
 	subs, err := e.store.SubscriptionFind(ctx, &SubscriptionFindParams{Kind: SubscribeSignal, Name: name})

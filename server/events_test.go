@@ -43,12 +43,18 @@ func TestMessagesAndSignals(t *testing.T) {
 			wantError(t, c.do("POST", "/api/v1/messages", map[string]any{"name": "paid", "correlationKey": "o-1", "messageId": "m-1"}), http.StatusConflict, "conflict")
 			// A number as correlation key; a message buffered for later.
 			want(t, c.do("POST", "/api/v1/messages", map[string]any{"name": "paid", "correlationKey": 42}), http.StatusOK)
-			r = c.do("POST", "/api/v1/messages", map[string]any{"name": "paid", "correlationKey": "o-3", "ttl": "PT1H"})
+			r = c.do("POST", "/api/v1/messages", map[string]any{"name": "paid", "correlationKey": "o-3", "ttl": "PT1H",
+				"variables": map[string]any{"amount": 12.5, "lines": []any{map[string]any{"sku": "A", "qty": 2}}}})
 			want(t, r, http.StatusOK)
 			if r.json(t)["buffered"] != true {
 				t.Fatalf("result %s, want buffered", r.body)
 			}
 			third := start("o-3")
+			r = c.do("GET", "/api/v1/process-instances/"+third, nil)
+			want(t, r, http.StatusOK)
+			if v := r.json(t)["variables"].(map[string]any); v["amount"] != json.Number("12.5") || v["lines"] == nil {
+				t.Fatalf("the buffered message's variables did not arrive: %s", r.body)
+			}
 
 			r = c.do("POST", "/api/v1/signals", map[string]any{"name": "stop"})
 			want(t, r, http.StatusOK)
