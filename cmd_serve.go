@@ -141,6 +141,10 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
+	if len(demoUsers) > 0 {
+		startDemoInstances(ctx, eng, deployed, log)
+	}
+
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Error("listen", "addr", *addr, "err", err)
@@ -274,4 +278,40 @@ func printStartHint(w io.Writer, url, cred string, defs []*engine.Definition) {
 		fmt.Fprintf(w, "Start an instance (as a user with the analyst, developer or admin role):\n  curl -s -u %s -X POST %s/api/v1/process-definitions/key/%s/start -H 'Content-Type: application/json' -d '%s'\n", cred, url, key, body)
 	}
 	fmt.Fprintf(w, "Stop with Ctrl-C.\n\n")
+}
+
+// demoStarts are the instances a first --demo start begins, so that the
+// demo users find tasks waiting: process key and start variables.
+var demoStarts = []struct {
+	key  string
+	vars engine.Vars
+}{
+	{"order", engine.Vars{"amount": int64(1500), "customer": "ACME"}},
+	{"order", engine.Vars{"amount": int64(300), "customer": "Globex"}},
+	{"review", engine.Vars{"needsLegal": false, "needsFinance": false}},
+	{"support", nil},
+}
+
+// startDemoInstances starts demoStarts of the deployed processes, and logs
+// what it could not start: the demo goes on without them.
+func startDemoInstances(ctx context.Context, eng *engine.Engine, deployed []*engine.Definition, log *slog.Logger) {
+	have := map[string]bool{}
+	for _, d := range deployed {
+		have[d.Key] = true
+	}
+	ctx = engine.WithCommandInfo(ctx, "demo", "")
+	started := 0
+	for _, st := range demoStarts {
+		if !have[st.key] {
+			continue
+		}
+		if _, err := eng.Start(ctx, &engine.StartParams{Key: st.key, Vars: st.vars}); err != nil {
+			log.Warn("start a demo instance", "process", st.key, "err", err)
+			continue
+		}
+		started++
+	}
+	if started > 0 {
+		log.Info("started demo instances, so the demo users have tasks", "instances", started)
+	}
 }

@@ -109,7 +109,20 @@ func TestServe(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	res, err := adminPost(url+"/api/v1/process-definitions/key/order/start", "application/json", strings.NewReader(`{"variables":{"amount":1500}}`))
+	// The first --demo start began instances: demo has tasks waiting.
+	req, _ := http.NewRequest("GET", url+"/api/v1/tasks", nil)
+	req.SetBasicAuth("demo", "baton-demo")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tasks struct{ Items []map[string]any }
+	json.NewDecoder(res.Body).Decode(&tasks)
+	res.Body.Close()
+	if len(tasks.Items) < 3 {
+		t.Fatalf("demo has %d tasks after the first --demo start, want the 2 orders' and the review's", len(tasks.Items))
+	}
+	res, err = adminPost(url+"/api/v1/process-definitions/key/order/start", "application/json", strings.NewReader(`{"variables":{"amount":1500}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
