@@ -6,7 +6,7 @@ GO       ?= go
 NPM      ?= npm
 FUZZTIME ?= 3m
 
-.PHONY: all build run serve test bench bench-peer bench-store bench-jobs lint fuzz clean
+.PHONY: all build run serve test bench bench-peer bench-store bench-jobs bench-inbox lint fuzz clean
 
 all: build
 
@@ -58,6 +58,13 @@ bench-store:
 # 10,000 due timers; make bench-jobs JOBSFLAGS='-n 20000'.
 bench-jobs:
 	$(GO) run ./bench/jobs $(JOBSFLAGS)
+
+# The inbox queries through the HTTP API on PostgreSQL
+# (BATON_BENCH_DATABASE_URL, else the test database): 1,000,000 open tasks,
+# 10,000 users in 1,000 groups; p50/p99 and EXPLAIN plans, PASS when every
+# p99 is under 50 ms. See bench/inbox/main.go; e.g. INBOXFLAGS='-n 500'.
+bench-inbox:
+	$(GO) run ./bench/inbox $(INBOXFLAGS)
 
 lint:
 	@unformatted="$$(gofmt -l .)"; \

@@ -177,8 +177,19 @@ func TestServe(t *testing.T) {
 	}
 }
 
-// Tests run `baton serve --demo` and call its API as the demo admin.
+// Tests call the API of `baton serve` as the demo admin (TestServe runs
+// --demo; the others add the same user with seedTestAdmin).
 const testAdminUser, testAdminPassword = "admin", "baton-admin"
+
+// seedTestAdmin adds the test admin to the database at dbURL with `baton
+// user add`, for tests that serve without --demo (whose demo instances
+// would mix with theirs).
+func seedTestAdmin(t *testing.T, dbURL string) {
+	t.Helper()
+	if code, out, errOut := baton(t, "user", "add", testAdminUser, "--password", testAdminPassword, "--role", "admin", "--database-url", dbURL); code != 0 {
+		t.Fatalf("baton user add: exit %d\n%s%s", code, out, errOut)
+	}
+}
 
 // adminPost is http.Post as the demo admin.
 func adminPost(url, contentType string, body io.Reader) (*http.Response, error) {

@@ -114,6 +114,7 @@ func crashRecovery(t *testing.T, dbURL string) {
 	defer cancel()
 	began := time.Now()
 
+	seedTestAdmin(t, dbURL)
 	srv := &crashServer{t: t, dbURL: dbURL}
 	srv.start(ctx, "127.0.0.1:0")
 	t.Cleanup(srv.kill)
@@ -353,7 +354,7 @@ func (s *crashServer) start(ctx context.Context, addr string) {
 }
 
 func (s *crashServer) run(ctx context.Context, addr string) error {
-	args, _ := json.Marshal([]string{"serve", "--addr", addr, "--deploy", "examples", "--demo", "--log-format", "json"})
+	args, _ := json.Marshal([]string{"serve", "--addr", addr, "--deploy", "examples", "--log-format", "json"})
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "BATON_SERVE_HELPER=1", "BATON_SERVE_ARGS="+string(args), "BATON_DATABASE_URL="+s.dbURL)
 	cmd.Stdout = io.Discard

@@ -59,6 +59,7 @@ func TestSeveralNodes(t *testing.T) {
 	t.Parallel()
 	n := nodesSize(t)
 	dbURL := crashPostgresURL(t)
+	seedTestAdmin(t, dbURL)
 	db := openNodesDB(t, dbURL)
 	if err := db.Exec(`CREATE TABLE side_effects (instance_id BIGINT PRIMARY KEY, job_id BIGINT NOT NULL, node TEXT NOT NULL)`).Error; err != nil {
 		t.Fatal(err)
@@ -238,7 +239,7 @@ type nodeProc struct {
 // free port, and waits until it is ready.
 func startNode(ctx context.Context, t *testing.T, name, dbURL string) *nodeProc {
 	t.Helper()
-	args, _ := json.Marshal([]string{"serve", "--addr", "127.0.0.1:0", "--demo", "--log-format", "json", "--job-lease", "3s", "--job-workers", "4"})
+	args, _ := json.Marshal([]string{"serve", "--addr", "127.0.0.1:0", "--log-format", "json", "--job-lease", "3s", "--job-workers", "4"})
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "BATON_SERVE_HELPER=1", "BATON_SERVE_ARGS="+string(args), "BATON_DATABASE_URL="+dbURL,
 		"BATON_TEST_WORK_HANDLER="+name)

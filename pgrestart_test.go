@@ -77,6 +77,7 @@ func pgRestartUnderLoad(t *testing.T, mode string) {
 	began := time.Now()
 
 	pg := newPGCluster(t)
+	seedTestAdmin(t, pg.url())
 	srv := &crashServer{t: t, dbURL: pg.url()}
 	srv.start(ctx, "127.0.0.1:0")
 	t.Cleanup(srv.kill)

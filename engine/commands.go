@@ -174,11 +174,21 @@ func (e *Engine) modelByID(ctx context.Context, tx Store, defID int64) (*model, 
 
 // CompleteUserTask completes an open user task with variables, which are
 // written where they exist in the task's scope chain, else on the instance.
-// A task that is already completed or canceled is ErrConflict.
+// A task that is already completed or canceled is ErrConflict, and so is a
+// task delegated and not resolved.
+//
+// With an actor (WithCommandInfo), only the assignee completes the task:
+// a task claimed by someone else is ErrConflict, and an unassigned one is
+// claimed by the actor and completed in the same command (as Camunda's
+// Tasklist does). Without an actor (the engine embedded, no people), any
+// open task completes.
 func (e *Engine) CompleteUserTask(ctx context.Context, taskID int64, vars Vars) error {
 	t, err := e.store.UserTaskGet(ctx, taskID)
 	if err != nil {
 		return fmt.Errorf("complete task %d: %w", taskID, err)
+	}
+	if t.State != TaskCreated {
+		return fmt.Errorf("complete task %d: %w", taskID, &ConflictError{Reason: fmt.Sprintf("user task %d is already %s", taskID, t.State)})
 	}
 	err = e.onInstance(ctx, "completeUserTask", t.InstanceID, func(c *cmd) error {
 		var task *UserTask
@@ -188,11 +198,24 @@ func (e *Engine) CompleteUserTask(ctx context.Context, taskID int64, vars Vars) 
 			}
 		}
 		if task == nil || task.State != TaskCreated {
-			return &ConflictError{Reason: fmt.Sprintf("user task %d is already %s", taskID, t.State)}
+			return &ConflictError{Reason: fmt.Sprintf("user task %d is already %s", taskID, endedState(t))}
 		}
 		ei := c.eiByID(task.ElementInstanceID)
 		if ei == nil || ei.State != ElementActivated {
 			return &ConflictError{Reason: fmt.Sprintf("user task %d: its element is not waiting", taskID)}
+		}
+		if task.Delegation == DelegationPending {
+			return &ConflictError{Reason: fmt.Sprintf("user task %d is delegated to %s; it must be resolved before it is completed", taskID, task.Assignee)}
+		}
+		if actor := c.info.Actor; actor != "" {
+			switch task.Assignee {
+			case actor:
+			case "":
+				task.Assignee = actor
+				c.record(ei, EventUserTaskClaimed, actor)
+			default:
+				return &ConflictError{Reason: fmt.Sprintf("user task %d is claimed by %s; only the assignee may complete it", taskID, task.Assignee)}
+			}
 		}
 		if err := c.setVars(ei.ID, vars, false); err != nil {
 			return err

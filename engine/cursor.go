@@ -12,7 +12,9 @@ import (
 // it (keyset paging: no row is skipped or repeated when rows are added
 // between pages, and a page costs an index seek, not an offset scan).
 // Cursors are opaque to clients: base64url of "t:<unix nanoseconds>:<id>"
-// for lists in time order, or "k:<version>:<key>" for definitions.
+// for lists in time order, "k:<version>:<key>" for definitions, and
+// "d:<due unix nanoseconds, or ->:<id>" or "p:<priority>:<id>" for task
+// lists sorted by due date or priority (see TaskCursor).
 
 // CursorKey is a decoded cursor: the sort key of the row it names.
 type CursorKey struct {
@@ -22,6 +24,11 @@ type CursorKey struct {
 	// Key and Version for process definitions.
 	Key     string
 	Version int
+	// Sort is set by the cursors of TaskCursor for TaskSortDue (Time is
+	// the due date, or NoDue) and TaskSortPriority (Priority).
+	Sort     TaskSort
+	Priority int
+	NoDue    bool
 }
 
 // Cursor returns the cursor that continues a list after row, which is one
@@ -76,6 +83,26 @@ func ParseCursor(s string) (CursorKey, error) {
 			return bad("bad numbers")
 		}
 		return CursorKey{Time: time.Unix(0, ns).UTC(), ID: id}, nil
+	case "d":
+		id, err := strconv.ParseInt(c, 10, 64)
+		if err != nil {
+			return bad("bad id")
+		}
+		if a == "-" {
+			return CursorKey{Sort: TaskSortDue, NoDue: true, ID: id}, nil
+		}
+		ns, err := strconv.ParseInt(a, 10, 64)
+		if err != nil {
+			return bad("bad due date")
+		}
+		return CursorKey{Sort: TaskSortDue, Time: time.Unix(0, ns).UTC(), ID: id}, nil
+	case "p":
+		prio, err1 := strconv.Atoi(a)
+		id, err2 := strconv.ParseInt(c, 10, 64)
+		if err1 != nil || err2 != nil {
+			return bad("bad numbers")
+		}
+		return CursorKey{Sort: TaskSortPriority, Priority: prio, ID: id}, nil
 	case "k":
 		v, err := strconv.Atoi(a)
 		if err != nil {

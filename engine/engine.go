@@ -83,6 +83,10 @@ func New(store Store, cfg Config) *Engine {
 // Store returns the engine's store.
 func (e *Engine) Store() Store { return e.store }
 
+// Now returns the current time of the engine's Config.NowFunc, e.g. for
+// an inbox's "overdue".
+func (e *Engine) Now() time.Time { return e.cfg.NowFunc() }
+
 // RegisterHandler makes h work every job of topic, in the command that
 // creates the job. A later registration for the same topic replaces h.
 func (e *Engine) RegisterHandler(topic string, h HandlerFunc) {

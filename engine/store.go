@@ -63,8 +63,15 @@ type Store interface {
 
 	// UserTaskGet returns a user task, open or ended.
 	UserTaskGet(ctx context.Context, id int64) (*UserTask, error)
-	// UserTaskList lists user tasks, oldest first.
+	// UserTaskList lists user tasks, oldest first (or in p.Sort order).
 	UserTaskList(ctx context.Context, p *UserTaskListParams) ([]*UserTask, error)
+	// UserTaskCount counts the user tasks UserTaskList would list without
+	// paging (p.Page, p.Sort and p.Desc are ignored).
+	UserTaskCount(ctx context.Context, p *UserTaskListParams) (int64, error)
+	// CommentAdd stores a comment on a user task; the caller sets its ID.
+	CommentAdd(ctx context.Context, cm *Comment) error
+	// CommentList lists the comments of a user task, oldest first.
+	CommentList(ctx context.Context, taskID int64) ([]*Comment, error)
 	// JobGet returns a job.
 	JobGet(ctx context.Context, id int64) (*Job, error)
 	// JobList lists jobs, oldest first.
@@ -208,6 +215,32 @@ type UserTaskListParams struct {
 	OpenOnly bool
 	// VisibleTo, when set, lists only the tasks it Sees.
 	VisibleTo *TaskVisibility
+
+	// The inbox filters (see inbox.go). Unassigned lists only tasks
+	// without an assignee; CandidateGroups those with a candidate group
+	// among them.
+	Unassigned      bool
+	CandidateGroups []string
+	// ProcessKey and BusinessKey select the tasks of instances of this
+	// process key, or with this business key.
+	ProcessKey  string
+	BusinessKey string
+	// NameContains selects tasks whose name contains it, ignoring ASCII case.
+	NameContains string
+	// DueBefore and DueAfter select tasks due strictly before or after a
+	// time (a task without a due date matches neither); "overdue" is
+	// DueBefore now.
+	DueBefore, DueAfter time.Time
+	// PriorityMin and PriorityMax, when set, bound the priority (inclusive).
+	PriorityMin, PriorityMax *int
+	// Variables select tasks whose instance has every one of these
+	// process variables (scope of the instance) equal to its value.
+	Variables []VariableEquals
+	// Sort orders the list (default TaskSortCreated), with ties broken by
+	// id; Desc reverses the whole order. Page.After must be a cursor of
+	// TaskCursor with the same Sort.
+	Sort TaskSort
+	Desc bool
 }
 
 // TaskVisibility is who asks for tasks: a person sees and works a task

@@ -152,14 +152,19 @@ type UserTask struct {
 	Name              string
 	State             UserTaskState
 	Assignee          string
-	CandidateUsers    []string
-	CandidateGroups   []string
-	DueDate           *time.Time
-	FollowUpDate      *time.Time
-	Priority          int
-	FormKey           string
-	CreatedAt         time.Time
-	EndedAt           time.Time
+	// Owner is who delegated the task (Delegate) and gets it back when it
+	// is resolved; empty for a task never delegated.
+	Owner string
+	// Delegation is DelegationPending between Delegate and Resolve.
+	Delegation      DelegationState
+	CandidateUsers  []string
+	CandidateGroups []string
+	DueDate         *time.Time
+	FollowUpDate    *time.Time
+	Priority        int
+	FormKey         string
+	CreatedAt       time.Time
+	EndedAt         time.Time
 
 	dirty bool
 }
@@ -376,6 +381,14 @@ const (
 	// event sub-process catches; Detail names its code, and the instance
 	// goes on.
 	EventEscalationUncaught
+	// User task lifecycle: Detail names the user the task went to (or the
+	// comment's id for EventUserTaskCommented); the actor is the command's.
+	EventUserTaskClaimed
+	EventUserTaskUnclaimed
+	EventUserTaskAssigned
+	EventUserTaskDelegated
+	EventUserTaskResolved
+	EventUserTaskCommented
 )
 
 var eventTypeNames = [...]string{
@@ -396,6 +409,12 @@ var eventTypeNames = [...]string{
 	EventMessageCorrelated:  "messageCorrelated",
 	EventSignalReceived:     "signalReceived",
 	EventEscalationUncaught: "escalationUncaught",
+	EventUserTaskClaimed:    "userTaskClaimed",
+	EventUserTaskUnclaimed:  "userTaskUnclaimed",
+	EventUserTaskAssigned:   "userTaskAssigned",
+	EventUserTaskDelegated:  "userTaskDelegated",
+	EventUserTaskResolved:   "userTaskResolved",
+	EventUserTaskCommented:  "userTaskCommented",
 }
 
 // String returns the event type's name, e.g. "activated".

@@ -297,8 +297,14 @@ func (s *Server) start(c echo.Context) error {
 	if b.Version < 0 {
 		return &engine.InvalidError{Field: "version", Reason: "must not be negative"}
 	}
-	inst, err := s.eng.Start(ctx, &engine.StartParams{Key: c.Param("key"), Version: b.Version, Vars: vars(b.Variables),
-		BusinessKey: b.BusinessKey, StartKey: c.Request().Header.Get(HeaderIdempotencyKey)})
+	sp := &engine.StartParams{Key: c.Param("key"), Version: b.Version, Vars: vars(b.Variables),
+		BusinessKey: b.BusinessKey, StartKey: c.Request().Header.Get(HeaderIdempotencyKey)}
+	vs, err := s.validateStartForm(ctx, sp)
+	if err != nil {
+		return err
+	}
+	sp.Vars = vs
+	inst, err := s.eng.Start(ctx, sp)
 	if err != nil {
 		return err
 	}
@@ -396,23 +402,7 @@ func (s *Server) cancelInstance(c echo.Context) error {
 
 // --- user tasks ---
 
-func (s *Server) listTasks(c echo.Context) error {
-	p, err := pageOf(c)
-	if err != nil {
-		return err
-	}
-	inst, err := queryID(c, "processInstanceId")
-	if err != nil {
-		return err
-	}
-	tasks, err := s.store.UserTaskList(c.Request().Context(), &engine.UserTaskListParams{Page: p, InstanceID: inst,
-		Assignee: c.QueryParam("assignee"), CandidateGroup: c.QueryParam("candidateGroup"), OpenOnly: true,
-		VisibleTo: taskVisibility(c)})
-	if err != nil {
-		return err
-	}
-	return page(c, p, tasks, taskOf)
-}
+// listTasks is in inbox.go.
 
 func (s *Server) getTask(c echo.Context) error {
 	id, err := pathID(c, "user task")
@@ -462,10 +452,18 @@ func (s *Server) completeTask(c echo.Context) error {
 	if err := decodeBody(c, &b); err != nil {
 		return err
 	}
-	if _, err := s.visibleTask(c, id); err != nil {
+	t, err := s.visibleTask(c, id)
+	if err != nil {
 		return err
 	}
-	if err := s.eng.CompleteUserTask(c.Request().Context(), id, vars(b.Variables)); err != nil {
+	vs, err := s.validateTaskForm(c.Request().Context(), t, vars(b.Variables))
+	if err != nil {
+		return err
+	}
+	if err := s.adminTakes(c, t); err != nil {
+		return err
+	}
+	if err := s.eng.CompleteUserTask(c.Request().Context(), id, vs); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

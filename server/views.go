@@ -158,6 +158,8 @@ type taskView struct {
 	Name              string     `json:"name"`
 	State             string     `json:"state"`
 	Assignee          string     `json:"assignee"`
+	Owner             string     `json:"owner,omitempty"`
+	Delegation        string     `json:"delegation,omitempty"`
 	CandidateUsers    []string   `json:"candidateUsers"`
 	CandidateGroups   []string   `json:"candidateGroups"`
 	DueDate           *time.Time `json:"dueDate,omitempty"`
@@ -170,7 +172,7 @@ type taskView struct {
 
 func taskOf(t *engine.UserTask) taskView {
 	v := taskView{ID: idString(t.ID), ProcessInstanceID: idString(t.InstanceID), ElementInstanceID: idString(t.ElementInstanceID),
-		ElementID: t.ElementID, Name: t.Name, State: string(t.State), Assignee: t.Assignee,
+		ElementID: t.ElementID, Name: t.Name, State: string(t.State), Assignee: t.Assignee, Owner: t.Owner, Delegation: string(t.Delegation),
 		CandidateUsers: nonNil(t.CandidateUsers), CandidateGroups: nonNil(t.CandidateGroups),
 		Priority: t.Priority, FormKey: t.FormKey, CreatedAt: utc(t.CreatedAt), EndedAt: timePtr(t.EndedAt)}
 	if t.DueDate != nil {

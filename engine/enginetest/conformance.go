@@ -656,6 +656,8 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) engine.Store) {
 
 	t.Run("CallActivities", func(t *testing.T) { runCallConformance(t, newStore) })
 
+	t.Run("Inbox", func(t *testing.T) { runInboxConformance(t, newStore) })
+
 	t.Run("ListsFilterAndPage", func(t *testing.T) {
 		e, s := newEngine(t)
 		deploy(t, e, busy)

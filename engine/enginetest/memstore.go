@@ -35,8 +35,10 @@ type MemStore struct {
 	// subs are the open subscriptions, of instances and of definitions.
 	subs map[int64]*engine.Subscription
 	// messages are the stored messages, oldest first.
-	messages  []*engine.Message
-	tasks     map[int64]*engine.UserTask
+	messages []*engine.Message
+	tasks    map[int64]*engine.UserTask
+	// comments are the comments of each user task, oldest first (see memstore_comments.go).
+	comments  map[int64][]*engine.Comment
 	jobs      map[int64]*engine.Job
 	incidents map[int64]*engine.Incident
 	// names interns the element ids of history events; recent caches the
@@ -674,19 +676,88 @@ func (s *MemStore) UserTaskList(ctx context.Context, p *engine.UserTaskListParam
 }
 
 func (t *memTx) UserTaskList(ctx context.Context, p *engine.UserTaskListParams) ([]*engine.UserTask, error) {
+	var cur *engine.UserTask
+	if p.After != "" {
+		k, err := engine.TaskCursorKey(p.After, p.Sort)
+		if err != nil {
+			return nil, err
+		}
+		cur = engine.CursorTask(k)
+	}
 	var out []*engine.UserTask
-	for _, id := range slices.Sorted(maps.Keys(t.tasks)) {
-		tk := t.tasks[id]
-		if (p.InstanceID == 0 || tk.InstanceID == p.InstanceID) && (p.Assignee == "" || tk.Assignee == p.Assignee) &&
-			(p.CandidateGroup == "" || slices.Contains(tk.CandidateGroups, p.CandidateGroup)) &&
-			(!p.OpenOnly || tk.State == engine.TaskCreated) && (p.VisibleTo == nil || p.VisibleTo.Sees(tk)) {
-			out = append(out, copyTask(tk))
+	for _, tk := range t.tasks {
+		if t.taskMatches(tk, p) && (cur == nil || engine.CompareTasks(tk, cur, p.Sort, p.Desc) > 0) {
+			out = append(out, tk)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b *engine.UserTask) int {
-		return compareTime(timeKey(a.CreatedAt, a.ID), timeKey(b.CreatedAt, b.ID))
-	})
-	return pageOf(out, p.Page, func(x *engine.UserTask) engine.CursorKey { return timeKey(x.CreatedAt, x.ID) }, laterTime)
+	slices.SortFunc(out, func(a, b *engine.UserTask) int { return engine.CompareTasks(a, b, p.Sort, p.Desc) })
+	out = out[:min(len(out), cmp.Or(p.Limit, engine.PageLimitDefault))]
+	for i, tk := range out {
+		out[i] = copyTask(tk)
+	}
+	return out, nil
+}
+
+// UserTaskCount implements engine.Store.
+func (s *MemStore) UserTaskCount(ctx context.Context, p *engine.UserTaskListParams) (n int64, err error) {
+	s.read(func() { n, err = (&memTx{MemStore: s}).UserTaskCount(ctx, p) })
+	return
+}
+
+func (t *memTx) UserTaskCount(ctx context.Context, p *engine.UserTaskListParams) (int64, error) {
+	var n int64
+	for _, tk := range t.tasks {
+		if t.taskMatches(tk, p) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// taskMatches reports whether tk passes the filters of p.
+func (t *memTx) taskMatches(tk *engine.UserTask, p *engine.UserTaskListParams) bool {
+	if (p.InstanceID != 0 && tk.InstanceID != p.InstanceID) || (p.Assignee != "" && tk.Assignee != p.Assignee) ||
+		(p.CandidateGroup != "" && !slices.Contains(tk.CandidateGroups, p.CandidateGroup)) ||
+		(p.OpenOnly && tk.State != engine.TaskCreated) || (p.VisibleTo != nil && !p.VisibleTo.Sees(tk)) ||
+		(p.Unassigned && tk.Assignee != "") ||
+		(p.CandidateGroups != nil && !slices.ContainsFunc(tk.CandidateGroups, func(g string) bool { return slices.Contains(p.CandidateGroups, g) })) ||
+		(p.NameContains != "" && !strings.Contains(asciiLower(tk.Name), asciiLower(p.NameContains))) ||
+		(!p.DueBefore.IsZero() && (tk.DueDate == nil || !micro(*tk.DueDate).Before(micro(p.DueBefore)))) ||
+		(!p.DueAfter.IsZero() && (tk.DueDate == nil || !micro(*tk.DueDate).After(micro(p.DueAfter)))) ||
+		(p.PriorityMin != nil && tk.Priority < *p.PriorityMin) || (p.PriorityMax != nil && tk.Priority > *p.PriorityMax) {
+		return false
+	}
+	if p.ProcessKey == "" && p.BusinessKey == "" && len(p.Variables) == 0 {
+		return true
+	}
+	in := t.instances[tk.InstanceID]
+	if in == nil || (p.ProcessKey != "" && in.inst.Key != p.ProcessKey) || (p.BusinessKey != "" && in.inst.BusinessKey != p.BusinessKey) {
+		return false
+	}
+	for _, f := range p.Variables {
+		i := -1
+		if in.live != nil {
+			i = slices.IndexFunc(in.live.vars, func(v *engine.Variable) bool {
+				return v.ScopeID == tk.InstanceID && v.Name == f.Name && !v.Deleted
+			})
+		}
+		if i < 0 || !engine.VariableValueEqual(in.live.vars[i].Value, f.Value) {
+			return false
+		}
+	}
+	return true
+}
+
+func micro(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// asciiLower lowers ASCII letters only, as SQLite's LOWER does.
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
 }
 
 // JobGet implements engine.Store.

@@ -113,7 +113,7 @@ p.xmin = (SELECT q.xmin FROM process_instances q WHERE q.id = p.id),
 (SELECT json_agg(json_build_array(scope_id, name, value) ORDER BY scope_id, name)
 	FROM variables WHERE process_instance_id = p.id),
 (SELECT json_agg(json_build_array(t.id, t.element_instance_id, t.element_id, t.name, t.state, t.assignee, t.due_date, t.follow_up_date,
-		t.priority, t.form_key, t.created_at, t.ended_at,
+		t.priority, t.form_key, t.created_at, t.ended_at, t.owner, t.delegation,
 		(SELECT json_agg(json_build_array(c.kind, c.name) ORDER BY c.kind, c.pos) FROM user_task_candidates c WHERE c.task_id = t.id)) ORDER BY t.id)
 	FROM user_tasks t WHERE t.process_instance_id = p.id AND t.state = '` + string(engine.TaskCreated) + `'),
 (SELECT json_agg(json_build_array(id, element_instance_id, element_id, topic, state, retries, due_at, error_message, error_details,
@@ -199,7 +199,7 @@ func decodeLive(st *engine.LiveState, js [7][]byte) error {
 		t := &engine.UserTask{InstanceID: id}
 		var cands [][2]string
 		err := jsonFields(f, &t.ID, &t.ElementInstanceID, &t.ElementID, &t.Name, &t.State, &t.Assignee, jsonTimePtr{&t.DueDate},
-			jsonTimePtr{&t.FollowUpDate}, &t.Priority, &t.FormKey, jsonTime{&t.CreatedAt}, jsonTime{&t.EndedAt}, &cands)
+			jsonTimePtr{&t.FollowUpDate}, &t.Priority, &t.FormKey, jsonTime{&t.CreatedAt}, jsonTime{&t.EndedAt}, &t.Owner, &t.Delegation, &cands)
 		addCandidates(t, cands)
 		return t, err
 	}); err != nil {
@@ -657,13 +657,14 @@ func (s *Store) saveUserTasks(w *writer, c *engine.InstanceChanges, lk *locked) 
 	if len(tasks) == 0 {
 		return nil
 	}
-	err := w.insertRows(`INSERT INTO user_tasks (id, process_instance_id, element_instance_id, element_id, name, state, assignee, due_date, follow_up_date, priority, form_key, created_at, ended_at)`,
+	err := w.insertRows(`INSERT INTO user_tasks (id, process_instance_id, element_instance_id, element_id, name, state, assignee, due_date, follow_up_date, priority, form_key, created_at, ended_at, owner, delegation)`,
 		` ON CONFLICT (id) DO UPDATE SET name = excluded.name, state = excluded.state, assignee = excluded.assignee, due_date = excluded.due_date,
-follow_up_date = excluded.follow_up_date, priority = excluded.priority, form_key = excluded.form_key, ended_at = excluded.ended_at`,
-		13, len(tasks), func(i int) error {
+follow_up_date = excluded.follow_up_date, priority = excluded.priority, form_key = excluded.form_key, ended_at = excluded.ended_at,
+owner = excluded.owner, delegation = excluded.delegation`,
+		15, len(tasks), func(i int) error {
 			t := tasks[i]
 			w.group(t.ID, &w.inst, t.ElementInstanceID, t.ElementID, t.Name, string(t.State), t.Assignee,
-				s.tp(t.DueDate), s.tp(t.FollowUpDate), t.Priority, t.FormKey, s.tv(t.CreatedAt), s.tn(t.EndedAt))
+				s.tp(t.DueDate), s.tp(t.FollowUpDate), t.Priority, t.FormKey, s.tv(t.CreatedAt), s.tn(t.EndedAt), t.Owner, string(t.Delegation))
 			return nil
 		})
 	if err != nil {

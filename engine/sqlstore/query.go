@@ -515,12 +515,12 @@ func (s *Store) InstanceList(ctx context.Context, p *engine.InstanceListParams) 
 
 // User tasks.
 
-const taskCols = `t.id, t.process_instance_id, t.element_instance_id, t.element_id, t.name, t.state, t.assignee, t.due_date, t.follow_up_date, t.priority, t.form_key, t.created_at, t.ended_at`
+const taskCols = `t.id, t.process_instance_id, t.element_instance_id, t.element_id, t.name, t.state, t.assignee, t.due_date, t.follow_up_date, t.priority, t.form_key, t.created_at, t.ended_at, t.owner, t.delegation`
 
 func scanTask(r *sql.Rows) (*engine.UserTask, error) {
 	t := &engine.UserTask{}
 	err := r.Scan(&t.ID, &t.InstanceID, &t.ElementInstanceID, &t.ElementID, &t.Name, &t.State, &t.Assignee,
-		timePtrCol{&t.DueDate}, timePtrCol{&t.FollowUpDate}, &t.Priority, &t.FormKey, timeCol{&t.CreatedAt}, timeCol{&t.EndedAt})
+		timePtrCol{&t.DueDate}, timePtrCol{&t.FollowUpDate}, &t.Priority, &t.FormKey, timeCol{&t.CreatedAt}, timeCol{&t.EndedAt}, &t.Owner, &t.Delegation)
 	return t, err
 }
 
@@ -577,7 +577,7 @@ func (s *Store) scanTaskCands(r *sql.Rows) (*engine.UserTask, error) {
 	t := &engine.UserTask{}
 	var cands []byte
 	err := r.Scan(&t.ID, &t.InstanceID, &t.ElementInstanceID, &t.ElementID, &t.Name, &t.State, &t.Assignee,
-		timePtrCol{&t.DueDate}, timePtrCol{&t.FollowUpDate}, &t.Priority, &t.FormKey, timeCol{&t.CreatedAt}, timeCol{&t.EndedAt}, &cands)
+		timePtrCol{&t.DueDate}, timePtrCol{&t.FollowUpDate}, &t.Priority, &t.FormKey, timeCol{&t.CreatedAt}, timeCol{&t.EndedAt}, &t.Owner, &t.Delegation, &cands)
 	if err != nil || len(cands) == 0 {
 		return t, err
 	}
@@ -627,39 +627,6 @@ func (s *Store) UserTaskGet(ctx context.Context, id int64) (*engine.UserTask, er
 	return t, nil
 }
 
-// UserTaskList implements engine.Store. A candidate group is looked up in
-// the index of user_task_candidates.
-func (s *Store) UserTaskList(ctx context.Context, p *engine.UserTaskListParams) ([]*engine.UserTask, error) {
-	var w where
-	if p.InstanceID != 0 {
-		w.add(`t.process_instance_id = ?`, p.InstanceID)
-	}
-	if p.Assignee != "" {
-		w.add(`t.assignee = ?`, p.Assignee)
-	}
-	if p.CandidateGroup != "" {
-		w.add(`EXISTS (SELECT 1 FROM user_task_candidates c WHERE c.kind = '`+candGroup+`' AND c.name = ? AND c.task_id = t.id)`, p.CandidateGroup)
-	}
-	if p.OpenOnly {
-		w.add(`t.state = ?`, string(engine.TaskCreated))
-	}
-	if v := p.VisibleTo; v != nil {
-		s.visibleTo(&w, v)
-	}
-	if err := s.afterTime(&w, p.Page, "t.created_at", "t.id", false); err != nil {
-		return nil, err
-	}
-	rows, err := s.query(ctx, `SELECT `+s.taskColsCands()+` FROM user_tasks t`+w.String()+` ORDER BY t.created_at, t.id`+pageClause(p.Page), w.args...)
-	tasks, err := scanAll(rows, err, s.scanTaskCands)
-	if err == nil {
-		err = s.withCandidates(ctx, tasks)
-	}
-	if err != nil {
-		return nil, translate(err, "list user tasks")
-	}
-	return tasks, nil
-}
-
 // visibleTo adds the condition of engine.TaskVisibility.Sees: the
 // assignee is looked up in user_tasks_assignee, the candidates in
 // user_task_candidates_name, so the set of ids is built from index ranges
@@ -677,14 +644,17 @@ func (s *Store) visibleTo(w *where, v *engine.TaskVisibility) {
 			args = append(args, g)
 		}
 	}
-	switch {
-	case len(sub) == 0:
-		w.add(`1 = 0`) // nobody: no task
-	case v.User == "":
-		w.add(`t.id IN (`+strings.Join(sub, ` UNION ALL `)+`)`, args...)
-	default:
-		w.add(`(t.assignee = ? OR t.id IN (`+strings.Join(sub, ` UNION ALL `)+`))`, append([]any{v.User}, args...)...)
+	if v.User != "" {
+		// In the same set rather than OR-ed: the planner then starts from
+		// the ids the caller may see, however many tasks there are.
+		sub = append(sub, `SELECT a.id FROM user_tasks a WHERE a.assignee = ?`)
+		args = append(args, v.User)
 	}
+	if len(sub) == 0 {
+		w.add(`1 = 0`) // nobody: no task
+		return
+	}
+	w.add(`t.id IN (`+strings.Join(sub, ` UNION ALL `)+`)`, args...)
 }
 
 // Jobs.

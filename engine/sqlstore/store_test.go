@@ -328,6 +328,7 @@ FROM history WHERE process_instance_id = ? ORDER BY seq`, inst.ID).Scan(&rows).E
 			"taken s-a by ann/req-1 in start",
 			"activated a by ann/req-1 in start",
 			"userTaskCreated a by ann/req-1 in start",
+			"userTaskClaimed a by bob/req-2 in completeUserTask", // bob completes the unassigned task: he claims it first
 			"variableSet p by bob/req-2 in completeUserTask n: 1 -> 2.5 created=false",
 			"userTaskCompleted a by bob/req-2 in completeUserTask",
 			"completed a by bob/req-2 in completeUserTask",

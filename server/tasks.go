@@ -1,0 +1,292 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/batonbpm/baton/engine"
+	"github.com/batonbpm/baton/server/auth"
+	"github.com/batonbpm/baton/tasks"
+)
+
+// The task lifecycle routes: claim, unclaim, assign, delegate, resolve,
+// comments and the task's form. Every one first finds the task among
+// those the caller sees (else 404, see visibleTask), then checks what the
+// caller may do with it:
+//
+//   - claim takes the task for the caller (its "user" body field only
+//     without authentication);
+//   - unclaim, delegate and resolve are for the task's assignee, or a
+//     manager;
+//   - assign is for managers: an admin, or a member of ManagersGroup;
+//   - complete (api.go) validates the variables against the task's form
+//     and lets the engine check that the caller is the assignee, or claim
+//     an unassigned task for the caller first (Camunda Tasklist's way). An
+//     admin may complete a task assigned to someone else: the server first
+//     assigns it to the admin, so history shows who took it over.
+//
+// A caller who may not is a 403; the engine's conflicts (claimed by
+// someone else, already completed, delegated and not resolved) are 409s.
+
+// ManagersGroup is the group whose members may assign tasks to anyone, as
+// admins may.
+const ManagersGroup = "managers"
+
+// isManager reports whether the caller may assign tasks: an admin, a
+// member of ManagersGroup, or anyone when the server has no authentication.
+func isManager(c echo.Context) bool {
+	p := auth.PrincipalOf(c)
+	return p == nil || p.Role == auth.RoleAdmin || slices.Contains(p.Groups, ManagersGroup)
+}
+
+// actorOf is the caller as history records it; empty without authentication.
+func actorOf(c echo.Context) string {
+	if p := auth.PrincipalOf(c); p != nil {
+		return p.Actor()
+	}
+	return ""
+}
+
+// forbidden is a 403 that says why.
+func forbidden(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", auth.ErrForbidden, fmt.Sprintf(format, args...))
+}
+
+// mayWork refuses a caller who is neither the task's assignee nor a manager.
+func mayWork(c echo.Context, t *engine.UserTask, what string) error {
+	if isManager(c) || t.Assignee != "" && t.Assignee == actorOf(c) {
+		return nil
+	}
+	if t.Assignee == "" {
+		return forbidden("only a manager may %s user task %d, which is unassigned", what, t.ID)
+	}
+	return forbidden("only the assignee (%s) or a manager may %s user task %d", t.Assignee, what, t.ID)
+}
+
+// taskRoute runs fn on the visible task of the path's id and answers 204.
+func (s *Server) taskRoute(c echo.Context, body any, fn func(ctx context.Context, t *engine.UserTask) error) error {
+	id, err := pathID(c, "user task")
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		if err := decodeBody(c, body); err != nil {
+			return err
+		}
+	}
+	t, err := s.visibleTask(c, id)
+	if err != nil {
+		return err
+	}
+	if err := fn(c.Request().Context(), t); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+type claimBody struct {
+	// User claims the task for this user; only without authentication
+	// (with it, the caller claims for itself).
+	User string `json:"user"`
+}
+
+func (s *Server) claimTask(c echo.Context) error {
+	var b claimBody
+	return s.taskRoute(c, &b, func(ctx context.Context, t *engine.UserTask) error {
+		user := actorOf(c)
+		if user == "" {
+			user = b.User
+		} else if b.User != "" && b.User != user {
+			return forbidden("a caller claims tasks for itself; to give a task to %s, assign it", b.User)
+		}
+		return s.eng.Claim(ctx, t.ID, user)
+	})
+}
+
+func (s *Server) unclaimTask(c echo.Context) error {
+	return s.taskRoute(c, nil, func(ctx context.Context, t *engine.UserTask) error {
+		if err := mayWork(c, t, "unclaim"); err != nil {
+			return err
+		}
+		return s.eng.Unclaim(ctx, t.ID)
+	})
+}
+
+type assignBody struct {
+	// Assignee is the new assignee; empty unassigns the task.
+	Assignee string `json:"assignee"`
+}
+
+func (s *Server) assignTask(c echo.Context) error {
+	var b assignBody
+	return s.taskRoute(c, &b, func(ctx context.Context, t *engine.UserTask) error {
+		if !isManager(c) {
+			return forbidden("only an admin or a member of %s may assign tasks", ManagersGroup)
+		}
+		return s.eng.Assign(ctx, t.ID, b.Assignee)
+	})
+}
+
+type delegateBody struct {
+	To string `json:"to"`
+}
+
+func (s *Server) delegateTask(c echo.Context) error {
+	var b delegateBody
+	return s.taskRoute(c, &b, func(ctx context.Context, t *engine.UserTask) error {
+		if err := mayWork(c, t, "delegate"); err != nil {
+			return err
+		}
+		return s.eng.Delegate(ctx, t.ID, b.To)
+	})
+}
+
+func (s *Server) resolveTask(c echo.Context) error {
+	return s.taskRoute(c, nil, func(ctx context.Context, t *engine.UserTask) error {
+		if err := mayWork(c, t, "resolve"); err != nil {
+			return err
+		}
+		return s.eng.Resolve(ctx, t.ID)
+	})
+}
+
+type commentView struct {
+	ID        string    `json:"id"`
+	TaskID    string    `json:"taskId"`
+	Author    string    `json:"author"`
+	Text      string    `json:"text"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+func commentOf(cm *engine.Comment) commentView {
+	return commentView{ID: idString(cm.ID), TaskID: idString(cm.TaskID), Author: cm.Author, Text: cm.Text, CreatedAt: utc(cm.CreatedAt)}
+}
+
+func (s *Server) listComments(c echo.Context) error {
+	id, err := pathID(c, "user task")
+	if err != nil {
+		return err
+	}
+	if _, err := s.visibleTask(c, id); err != nil {
+		return err
+	}
+	list, err := s.store.CommentList(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	out := listView[commentView]{Items: make([]commentView, 0, len(list))}
+	for _, cm := range list {
+		out.Items = append(out.Items, commentOf(cm))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+type commentBody struct {
+	Text string `json:"text"`
+}
+
+func (s *Server) addComment(c echo.Context) error {
+	id, err := pathID(c, "user task")
+	if err != nil {
+		return err
+	}
+	var b commentBody
+	if err := decodeBody(c, &b); err != nil {
+		return err
+	}
+	if _, err := s.visibleTask(c, id); err != nil {
+		return err
+	}
+	cm, err := s.eng.AddComment(c.Request().Context(), id, b.Text)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, commentOf(cm))
+}
+
+type formView struct {
+	TaskID  string `json:"taskId"`
+	FormKey string `json:"formKey,omitempty"`
+	// Fields are the camunda:formData fields with their current values;
+	// empty when the task has no such form.
+	Fields []tasks.Field `json:"fields"`
+}
+
+func (s *Server) taskForm(c echo.Context) error {
+	id, err := pathID(c, "user task")
+	if err != nil {
+		return err
+	}
+	t, err := s.visibleTask(c, id)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	n, err := s.eng.UserTaskNode(ctx, t)
+	if err != nil {
+		return err
+	}
+	v := formView{TaskID: idString(t.ID), FormKey: t.FormKey, Fields: []tasks.Field{}}
+	if n.Human != nil && len(n.Human.FormFields) > 0 {
+		cur, err := s.eng.UserTaskVars(ctx, t)
+		if err != nil {
+			return err
+		}
+		if v.Fields, err = tasks.FormOf(n.Human.FormFields, cur); err != nil {
+			return err
+		}
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+// validateTaskForm checks the variables completing t against its
+// camunda:formData form and returns those to write (see tasks.Validate).
+// A task without such a form takes the variables as they are.
+func (s *Server) validateTaskForm(ctx context.Context, t *engine.UserTask, vs engine.Vars) (engine.Vars, error) {
+	n, err := s.eng.UserTaskNode(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	if n.Human == nil || len(n.Human.FormFields) == 0 {
+		return vs, nil
+	}
+	cur, err := s.eng.UserTaskVars(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	return tasks.Validate(n.Human.FormFields, vs, cur)
+}
+
+// validateStartForm checks the variables of a start against the start
+// event's camunda:formData form. When the process cannot be found, the
+// variables pass: Start reports why.
+func (s *Server) validateStartForm(ctx context.Context, p *engine.StartParams) (engine.Vars, error) {
+	n, err := s.eng.StartNode(ctx, p)
+	if err != nil {
+		var inv *engine.InvalidError
+		if errors.Is(err, engine.ErrNotFound) || errors.As(err, &inv) {
+			return p.Vars, nil
+		}
+		return nil, err
+	}
+	if n.Human == nil || len(n.Human.FormFields) == 0 {
+		return p.Vars, nil
+	}
+	return tasks.Validate(n.Human.FormFields, p.Vars, nil)
+}
+
+// adminTakes assigns t to the caller when the caller is an admin and t is
+// assigned to someone else, so that the admin may complete it (see above).
+func (s *Server) adminTakes(c echo.Context, t *engine.UserTask) error {
+	p := auth.PrincipalOf(c)
+	if p == nil || p.Role != auth.RoleAdmin || t.Assignee == "" || t.Assignee == p.Actor() || t.Delegation == engine.DelegationPending {
+		return nil
+	}
+	return s.eng.Assign(c.Request().Context(), t.ID, p.Actor())
+}
