@@ -110,6 +110,14 @@ func runInboxConformance(t *testing.T, newStore func(t *testing.T) engine.Store)
 		{"VariableTyped", engine.UserTaskListParams{Variables: []engine.VariableEquals{{Name: "amount", Value: "2"}}}, func(*engine.UserTask, inboxInstance) bool { return false }},
 		{"VariableBool", engine.UserTaskListParams{Variables: []engine.VariableEquals{{Name: "flag", Value: true}}}, func(_ *engine.UserTask, in inboxInstance) bool { return in.vars["flag"] == true }},
 		{"VariableMissing", engine.UserTaskListParams{Variables: []engine.VariableEquals{{Name: "nope", Value: "north"}}}, func(*engine.UserTask, inboxInstance) bool { return false }},
+		// The variable filters of a caller who sees only some tasks, which
+		// a store may check in the set of those tasks.
+		{"VisibleVariableNumberByValue", engine.UserTaskListParams{VisibleTo: ann, Variables: []engine.VariableEquals{{Name: "amount", Value: 2.0}}},
+			func(tk *engine.UserTask, in inboxInstance) bool { return ann.Sees(tk) && in.vars["amount"] == int64(2) }},
+		{"VisibleVariableTyped", engine.UserTaskListParams{VisibleTo: ann, Variables: []engine.VariableEquals{{Name: "flag", Value: "true"}}},
+			func(*engine.UserTask, inboxInstance) bool { return false }},
+		{"VisibleVariableLong", engine.UserTaskListParams{VisibleTo: ann, Variables: []engine.VariableEquals{{Name: "region", Value: strings.Repeat("north", 300)}}},
+			func(*engine.UserTask, inboxInstance) bool { return false }},
 		{"Combined", engine.UserTaskListParams{VisibleTo: ann, DueBefore: now, ProcessKey: "order",
 			Variables: []engine.VariableEquals{{Name: "region", Value: "south"}, {Name: "amount", Value: int64(1)}}},
 			func(tk *engine.UserTask, in inboxInstance) bool {

@@ -13,7 +13,8 @@ import (
 // has an index that the planner can walk in list order (migration 0008:
 // user_tasks_state_due, user_tasks_state_priority; user_tasks_state for
 // created), and each filter on another table is a correlated lookup by key:
-// process_instances by id, variables by their primary key.
+// process_instances by id, variables by their primary key. A caller's
+// visibility narrows by the variable filters first (variableProbe).
 
 // taskFilters adds the filters of p, without paging, to w.
 func (s *Store) taskFilters(w *where, p *engine.UserTaskListParams) error {
@@ -44,7 +45,13 @@ func (s *Store) taskFilters(w *where, p *engine.UserTaskListParams) error {
 		w.add(`t.state = ?`, string(engine.TaskCreated))
 	}
 	if v := p.VisibleTo; v != nil {
-		s.visibleTo(w, v)
+		var probes []instanceProbe
+		for _, f := range p.Variables {
+			if pr, ok := s.variableProbe(f); ok {
+				probes = append(probes, pr)
+			}
+		}
+		s.visibleTo(w, v, probes)
 	}
 	if p.ProcessKey != "" {
 		w.add(`EXISTS (SELECT 1 FROM process_instances pi WHERE pi.id = t.process_instance_id AND pi.key = ?)`, p.ProcessKey)
@@ -73,6 +80,51 @@ func (s *Store) taskFilters(w *where, p *engine.UserTaskListParams) error {
 		}
 	}
 	return nil
+}
+
+// instanceProbe is a condition on the process instance of a row of the
+// set of tasks a caller may see: sql has %[1]s for the row's alias.
+type instanceProbe struct {
+	sql  string
+	args []any
+}
+
+// The bounds of the partial index variables_name_value (migration 0009),
+// and the longest encoded value the store looks up in it: a value equal
+// to one encoded in at most probeMax bytes has a JSON text of at most 6
+// bytes for each of those (PostgreSQL's longest escape) and so is in the
+// index.
+const (
+	indexNameMax  = 256
+	indexValueMax = 1024
+	probeMax      = indexValueMax / 6
+)
+
+// variableProbe returns, on PostgreSQL, the condition of f on the process
+// instance of a task the caller may see, checked in the set of those tasks
+// before any task row is read: a probe of variables_name_value that reads
+// no table row. OFFSET 0 keeps it a probe per task, which the planner
+// could otherwise turn into a join reading every variable of that value.
+// It returns false where the index cannot answer; the condition of
+// variableEquals on the task, which always applies, is then the filter.
+func (s *Store) variableProbe(f engine.VariableEquals) (instanceProbe, bool) {
+	if !s.sh.pg || len(f.Name) > indexNameMax {
+		return instanceProbe{}, false
+	}
+	switch f.Value.(type) {
+	case nil, string, bool, int64, float64:
+	default:
+		return instanceProbe{}, false
+	}
+	enc, err := encodeValue(f.Value)
+	if err != nil || len(enc) > probeMax {
+		return instanceProbe{}, false
+	}
+	return instanceProbe{
+		sql: `EXISTS (SELECT 1 FROM variables v WHERE v.name = ? AND v.value = CAST(? AS jsonb) AND v.process_instance_id = %[1]s.process_instance_id AND v.scope_id = %[1]s.process_instance_id` +
+			fmt.Sprintf(` AND octet_length(v.name) <= %d AND octet_length(v.value::text) <= %d OFFSET 0)`, indexNameMax, indexValueMax),
+		args: []any{f.Name, enc},
+	}, true
 }
 
 // variableEquals adds the condition of f: a lookup of the process

@@ -629,26 +629,36 @@ func (s *Store) UserTaskGet(ctx context.Context, id int64) (*engine.UserTask, er
 
 // visibleTo adds the condition of engine.TaskVisibility.Sees: the
 // assignee is looked up in user_tasks_assignee, the candidates in
-// user_task_candidates_name, so the set of ids is built from index ranges
-// rather than by probing the candidates of every task.
-func (s *Store) visibleTo(w *where, v *engine.TaskVisibility) {
+// user_task_candidates_name_instance, so the set of ids is built from index
+// ranges rather than by probing the candidates of every task. Each of
+// probes is checked on the process instance of every row of the set
+// (user_task_candidates carries it), so that a filter on a process
+// variable narrows the set before any task row is read.
+func (s *Store) visibleTo(w *where, v *engine.TaskVisibility, probes []instanceProbe) {
 	var sub []string
 	var args []any
+	branch := func(q, alias string, a ...any) {
+		for _, p := range probes {
+			q += ` AND ` + fmt.Sprintf(p.sql, alias)
+			a = append(a, p.args...)
+		}
+		sub = append(sub, q)
+		args = append(args, a...)
+	}
 	if v.User != "" {
-		sub = append(sub, `SELECT c.task_id FROM user_task_candidates c WHERE c.kind = '`+candUser+`' AND c.name = ?`)
-		args = append(args, v.User)
+		branch(`SELECT c.task_id FROM user_task_candidates c WHERE c.kind = '`+candUser+`' AND c.name = ?`, "c", v.User)
 	}
 	if len(v.Groups) > 0 {
-		sub = append(sub, `SELECT c.task_id FROM user_task_candidates c WHERE c.kind = '`+candGroup+`' AND c.name IN (?`+strings.Repeat(`, ?`, len(v.Groups)-1)+`)`)
-		for _, g := range v.Groups {
-			args = append(args, g)
+		a := make([]any, len(v.Groups))
+		for i, g := range v.Groups {
+			a[i] = g
 		}
+		branch(`SELECT c.task_id FROM user_task_candidates c WHERE c.kind = '`+candGroup+`' AND c.name IN (?`+strings.Repeat(`, ?`, len(v.Groups)-1)+`)`, "c", a...)
 	}
 	if v.User != "" {
 		// In the same set rather than OR-ed: the planner then starts from
 		// the ids the caller may see, however many tasks there are.
-		sub = append(sub, `SELECT a.id FROM user_tasks a WHERE a.assignee = ?`)
-		args = append(args, v.User)
+		branch(`SELECT a.id FROM user_tasks a WHERE a.assignee = ?`, "a", v.User)
 	}
 	if len(sub) == 0 {
 		w.add(`1 = 0`) // nobody: no task
