@@ -179,7 +179,14 @@ func (e *Engine) deploy(ctx context.Context, p *DeployParams) (*Deployment, erro
 	}
 	var all []parsed
 	keys := map[string]string{}
+	forms, err := deployForms(p.Resources)
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range p.Resources {
+		if isFormResource(r.Name) {
+			continue
+		}
 		d, err := e.cfg.Parse.Parse(r.Data)
 		if err != nil {
 			return nil, &DeployError{Resource: r.Name, Err: err}
@@ -207,9 +214,13 @@ func (e *Engine) deploy(ctx context.Context, p *DeployParams) (*Deployment, erro
 	for _, ps := range all {
 		dep.Warnings = append(dep.Warnings, ps.warnings...)
 	}
-	err := e.store.Tx(ctx, func(tx Store) error {
+	err = e.store.Tx(ctx, func(tx Store) error {
 		now := e.cfg.NowFunc()
 		dep.CreatedAt = now
+		freshForms, err := formVersions(ctx, tx, dep, forms, now)
+		if err != nil {
+			return err
+		}
 		var fresh, existing []*Definition
 		var freshProcs []*bpmn.Process
 		var replaced []int64 // the definitions fresh ones succeed
@@ -236,8 +247,12 @@ func (e *Engine) deploy(ctx context.Context, p *DeployParams) (*Deployment, erro
 				freshProcs = append(freshProcs, pr)
 			}
 		}
-		if len(fresh) == 0 {
-			dep.ID = existing[0].DeploymentID
+		if len(fresh) == 0 && len(freshForms) == 0 {
+			if len(existing) > 0 {
+				dep.ID = existing[0].DeploymentID
+			} else {
+				dep.ID = dep.Forms[0].DeploymentID
+			}
 			dep.Definitions = existing
 			return nil
 		}
@@ -247,6 +262,12 @@ func (e *Engine) deploy(ctx context.Context, p *DeployParams) (*Deployment, erro
 			return fmt.Errorf("create deployment: %w", err)
 		}
 		dep.ID = d.ID
+		for _, f := range freshForms {
+			f.DeploymentID = d.ID
+			if err := tx.FormCreate(ctx, f); err != nil {
+				return fmt.Errorf("create form %s: %w", f.FormID, err)
+			}
+		}
 		return e.moveStartEvents(ctx, tx, now, replaced, fresh, freshProcs)
 	})
 	if err != nil {

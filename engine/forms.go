@@ -1,8 +1,15 @@
 package engine
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/batonbpm/baton/bpmn"
 )
@@ -85,4 +92,139 @@ func (e *Engine) StartNode(ctx context.Context, p *StartParams) (*bpmn.FlowNode,
 		return nil, &InvalidError{Field: "process " + m.def.Key, Reason: "it has no none start event; it can only be started by an event"}
 	}
 	return start, nil
+}
+
+// isFormResource reports whether a deployment resource is a Camunda Form
+// (form-js JSON): its name ends in .form.
+func isFormResource(name string) bool {
+	return strings.HasSuffix(strings.ToLower(name), ".form")
+}
+
+// ParseFormID checks that data is a form-js form, a JSON object with a
+// non-empty string "id" and a "components" array, and returns its id.
+func ParseFormID(data []byte) (string, error) {
+	var f struct {
+		ID         any               `json:"id"`
+		Components []json.RawMessage `json:"components"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&f); err != nil {
+		return "", fmt.Errorf("not a form: expected a form-js JSON object, but %v", err)
+	}
+	if dec.More() {
+		return "", fmt.Errorf("not a form: expected one JSON object, but there is more after it")
+	}
+	id, _ := f.ID.(string)
+	if strings.TrimSpace(id) == "" {
+		return "", fmt.Errorf("not a form: expected a non-empty string \"id\", but got %s", describeJSON(f.ID))
+	}
+	if f.Components == nil {
+		return "", fmt.Errorf("not a form: expected a \"components\" array")
+	}
+	return id, nil
+}
+
+func describeJSON(v any) string {
+	if v == nil {
+		return "none"
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// deployForms validates the .form resources of a deployment and returns
+// them as forms without versions.
+func deployForms(res []Resource) ([]*Form, error) {
+	var out []*Form
+	seen := map[string]string{}
+	for _, r := range res {
+		if !isFormResource(r.Name) {
+			continue
+		}
+		id, err := ParseFormID(r.Data)
+		if err != nil {
+			return nil, &DeployError{Resource: r.Name, Err: err}
+		}
+		if other, dup := seen[id]; dup {
+			return nil, &DeployError{Resource: r.Name, Err: fmt.Errorf("form id %q is also defined in %s; a deployment may hold each form id once", id, other)}
+		}
+		seen[id] = r.Name
+		sum := sha256.Sum256(r.Data)
+		out = append(out, &Form{FormID: id, Checksum: hex.EncodeToString(sum[:]), JSON: bytes.Clone(r.Data)})
+	}
+	return out, nil
+}
+
+// formVersions numbers the forms of a deployment inside its transaction:
+// a form identical to its latest version is that version (added to
+// dep.Forms as is), another is the next version, returned to be created.
+func formVersions(ctx context.Context, tx Store, dep *Deployment, forms []*Form, now time.Time) ([]*Form, error) {
+	dep.Forms = nil
+	var fresh []*Form
+	for _, f := range forms {
+		latest, err := tx.FormLatest(ctx, f.FormID, 0)
+		switch {
+		case err == nil && latest.Checksum == f.Checksum:
+			dep.Forms = append(dep.Forms, latest)
+			continue
+		case err == nil:
+		case isNotFound(err):
+			latest = nil
+		default:
+			return nil, err
+		}
+		nf := *f
+		nf.Version, nf.CreatedAt = 1, now
+		if latest != nil {
+			nf.Version = latest.Version + 1
+		}
+		fresh = append(fresh, &nf)
+		dep.Forms = append(dep.Forms, &nf)
+	}
+	return fresh, nil
+}
+
+// UserTaskForm returns the Camunda Form a user task links to with
+// camunda:formRef (binding latest, the default; deployment: the form of
+// the task's definition's deployment, else the latest; version:
+// camunda:formRefVersion) or zeebe:formDefinition formId (latest), or nil
+// when it links to none. A linked form that is not deployed is ErrNotFound.
+func (e *Engine) UserTaskForm(ctx context.Context, t *UserTask, n *bpmn.FlowNode) (*Form, error) {
+	if n == nil || n.Human == nil {
+		return nil, nil
+	}
+	h := n.Human
+	id, binding := h.FormRef, strings.ToLower(strings.TrimSpace(h.FormRefBinding))
+	if id == "" {
+		id, binding = h.FormID, "latest"
+	}
+	if id == "" {
+		return nil, nil
+	}
+	switch binding {
+	case "", "latest":
+		return e.store.FormLatest(ctx, id, 0)
+	case "version":
+		v, err := strconv.Atoi(strings.TrimSpace(h.FormRefVersion))
+		if err != nil {
+			return nil, &InvalidError{Field: "camunda:formRefVersion", Reason: fmt.Sprintf("expected a version number, but got %q", h.FormRefVersion)}
+		}
+		return e.store.FormVersion(ctx, id, v)
+	case "deployment":
+		inst, err := e.store.InstanceGet(ctx, t.InstanceID)
+		if err != nil {
+			return nil, fmt.Errorf("form of user task %d: %w", t.ID, err)
+		}
+		def, err := e.store.DefinitionGet(ctx, inst.DefinitionID)
+		if err != nil {
+			return nil, fmt.Errorf("form of user task %d: %w", t.ID, err)
+		}
+		f, err := e.store.FormLatest(ctx, id, def.DeploymentID)
+		if isNotFound(err) { // deployed with identical content before: that version
+			return e.store.FormLatest(ctx, id, 0)
+		}
+		return f, err
+	default:
+		return nil, &InvalidError{Field: "camunda:formRefBinding", Reason: fmt.Sprintf("expected latest, deployment or version, but got %q", h.FormRefBinding)}
+	}
 }

@@ -43,6 +43,16 @@ type Store interface {
 	// DefinitionList lists definitions ordered by key and version.
 	DefinitionList(ctx context.Context, p *DefinitionListParams) ([]*Definition, error)
 
+	// FormCreate stores a deployed form, setting its ID; f.DeploymentID
+	// must name a stored deployment and f.Version be set by the caller from
+	// FormLatest inside the same Tx. A (FormID, Version) that exists is ErrConflict.
+	FormCreate(ctx context.Context, f *Form) error
+	// FormLatest returns the highest version of the form formID; with
+	// deploymentID other than 0, the highest one that deployment stored.
+	FormLatest(ctx context.Context, formID string, deploymentID int64) (*Form, error)
+	// FormVersion returns version v of the form formID.
+	FormVersion(ctx context.Context, formID string, v int) (*Form, error)
+
 	// InstanceLock locks the instance row for the rest of the transaction and
 	// returns its live state: the instance, its live element instances,
 	// variables, open user tasks, active or failed jobs, open incidents and

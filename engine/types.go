@@ -43,10 +43,26 @@ type Deployment struct {
 	// executable process; a process whose content did not change since its
 	// latest version is the existing definition, not a new version.
 	Definitions []*Definition
+	// Forms are the forms (.form resources) of the deployment; like
+	// definitions, a form whose content did not change is the existing
+	// version. Deploy returns them; DeploymentList does not.
+	Forms []*Form
 	// Warnings are the problems that did not stop the deployment: model
 	// warnings and elements the engine does not execute yet (engine.Check).
 	// Deploy returns them; stores do not keep them.
 	Warnings []bpmn.Problem
+}
+
+// Form is one deployed version of a Camunda Form (form-js JSON), identified
+// by its id (FormID) and version.
+type Form struct {
+	ID           int64
+	FormID       string
+	Version      int
+	DeploymentID int64
+	Checksum     string
+	JSON         []byte
+	CreatedAt    time.Time
 }
 
 // Definition is one deployed version of a process, identified by its key

@@ -182,11 +182,16 @@ func (s *Server) deploy(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// A definition created by this deployment has the deployment's time;
+	// A definition or form created by this deployment has the deployment's time;
 	// when none has, nothing was new and the deployment is the earlier one.
 	status := http.StatusOK
 	for _, def := range dep.Definitions {
 		if def.CreatedAt.Equal(dep.CreatedAt) {
+			status = http.StatusCreated
+		}
+	}
+	for _, f := range dep.Forms {
+		if f.CreatedAt.Equal(dep.CreatedAt) {
 			status = http.StatusCreated
 		}
 	}

@@ -137,6 +137,18 @@ var routeAccess = map[string]string{
 	"POST /api/v1/incidents/:id/retry":                "developer",
 	"POST /api/v1/messages":                           "developer",
 	"POST /api/v1/signals":                            "developer",
+	"GET /api/v1/admin/users":                         "",
+	"POST /api/v1/admin/users":                        "",
+	"PUT /api/v1/admin/users/:name":                   "",
+	"GET /api/v1/admin/groups":                        "",
+	"POST /api/v1/admin/groups":                       "",
+	"DELETE /api/v1/admin/groups/:name":               "",
+	"GET /api/v1/admin/api-keys":                      "",
+	"POST /api/v1/admin/api-keys":                     "",
+	"DELETE /api/v1/admin/api-keys/:id":               "",
+	"GET /api/v1/admin/policies":                      "",
+	"POST /api/v1/admin/policies":                     "",
+	"DELETE /api/v1/admin/policies":                   "",
 }
 
 // TestRouteRoleMatrix calls every registered route as every role, as a

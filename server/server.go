@@ -31,6 +31,10 @@
 // group of: the task list leaves the others out, and GET or complete of one
 // answers 404, as for a task that does not exist, so that ids tell nothing.
 // Without Config.Auth nothing is checked (tests, embedding programs).
+//
+// The admin API under /api/v1/admin (users, groups, API keys, policies;
+// see admin.go) is for the admin role only and does not exist (404)
+// without Config.Auth.
 package server
 
 import (
@@ -183,6 +187,7 @@ func (s *Server) register() {
 	api.POST("/incidents/:id/retry", s.retryIncident)
 	api.POST("/messages", s.publishMessage)
 	api.POST("/signals", s.broadcastSignal)
+	s.registerAdmin(api)
 }
 
 // SQLStoreDB returns the connection pool of st and its dialect, for

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -216,6 +217,14 @@ type formView struct {
 	// Fields are the camunda:formData fields with their current values;
 	// empty when the task has no such form.
 	Fields []tasks.Field `json:"fields"`
+	// FormID, FormVersion, Schema and Values are those of the Camunda Form
+	// (form-js) the task links to with camunda:formRef or
+	// zeebe:formDefinition, when it does: the deployed form's id and
+	// version, its JSON, and the current values of its keyed components.
+	FormID      string          `json:"formId,omitempty"`
+	FormVersion int             `json:"formVersion,omitempty"`
+	Schema      json.RawMessage `json:"schema,omitempty"`
+	Values      map[string]any  `json:"values,omitempty"`
 }
 
 func (s *Server) taskForm(c echo.Context) error {
@@ -242,25 +251,57 @@ func (s *Server) taskForm(c echo.Context) error {
 			return err
 		}
 	}
+	f, err := s.eng.UserTaskForm(ctx, t, n)
+	if err != nil {
+		return err
+	}
+	if f != nil {
+		schema, err := tasks.ParseSchema(f.JSON)
+		if err != nil {
+			return fmt.Errorf("form %s version %d: %w", f.FormID, f.Version, err)
+		}
+		cur, err := s.eng.UserTaskVars(ctx, t)
+		if err != nil {
+			return err
+		}
+		v.FormID, v.FormVersion, v.Schema, v.Values = f.FormID, f.Version, f.JSON, schema.ValuesOf(cur)
+	}
 	return c.JSON(http.StatusOK, v)
 }
 
 // validateTaskForm checks the variables completing t against its
-// camunda:formData form and returns those to write (see tasks.Validate).
-// A task without such a form takes the variables as they are.
+// camunda:formData form and returns those to write (see tasks.Validate),
+// then against the Camunda Form it links to (tasks.ValidateSchema). A task
+// without a form takes the variables as they are.
 func (s *Server) validateTaskForm(ctx context.Context, t *engine.UserTask, vs engine.Vars) (engine.Vars, error) {
 	n, err := s.eng.UserTaskNode(ctx, t)
 	if err != nil {
 		return nil, err
 	}
-	if n.Human == nil || len(n.Human.FormFields) == 0 {
+	f, err := s.eng.UserTaskForm(ctx, t, n)
+	if err != nil {
+		return nil, err
+	}
+	if f == nil && (n.Human == nil || len(n.Human.FormFields) == 0) {
 		return vs, nil
 	}
 	cur, err := s.eng.UserTaskVars(ctx, t)
 	if err != nil {
 		return nil, err
 	}
-	return tasks.Validate(n.Human.FormFields, vs, cur)
+	if n.Human != nil && len(n.Human.FormFields) > 0 {
+		if vs, err = tasks.Validate(n.Human.FormFields, vs, cur); err != nil {
+			return nil, err
+		}
+	}
+	if f != nil {
+		schema, err := tasks.ParseSchema(f.JSON)
+		if err != nil {
+			return nil, fmt.Errorf("form %s version %d: %w", f.FormID, f.Version, err)
+		}
+		return tasks.ValidateSchema(schema, vs, cur)
+	}
+	return vs, nil
 }
 
 // validateStartForm checks the variables of a start against the start

@@ -39,8 +39,20 @@ type deploymentView struct {
 	Name        string           `json:"name"`
 	CreatedAt   time.Time        `json:"createdAt"`
 	Definitions []definitionView `json:"definitions"`
+	// Forms are the forms (.form resources) deployed; only in the answer
+	// of a deployment that had some.
+	Forms []formSummaryView `json:"forms,omitempty"`
 	// Warnings are only in the answer of a deployment.
 	Warnings *[]warningView `json:"warnings,omitempty"`
+}
+
+// formSummaryView is a deployed form (Camunda Form) without its JSON.
+type formSummaryView struct {
+	ID           string    `json:"id"`
+	FormID       string    `json:"formId"`
+	Version      int       `json:"version"`
+	DeploymentID string    `json:"deploymentId"`
+	CreatedAt    time.Time `json:"createdAt"`
 }
 
 type definitionView struct {
@@ -64,6 +76,10 @@ func deploymentOf(d *engine.Deployment, withWarnings bool) deploymentView {
 	v := deploymentView{ID: idString(d.ID), Name: d.Name, CreatedAt: utc(d.CreatedAt), Definitions: []definitionView{}}
 	for _, def := range d.Definitions {
 		v.Definitions = append(v.Definitions, definitionOf(def))
+	}
+	for _, f := range d.Forms {
+		v.Forms = append(v.Forms, formSummaryView{ID: idString(f.ID), FormID: f.FormID, Version: f.Version,
+			DeploymentID: idString(f.DeploymentID), CreatedAt: utc(f.CreatedAt)})
 	}
 	if withWarnings {
 		ws := make([]warningView, 0, len(d.Warnings))

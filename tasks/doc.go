@@ -25,4 +25,12 @@
 //   - readonly fails when a value is submitted that differs from the
 //     current one (a form may send readonly fields back unchanged).
 //   - Variables that are not form fields pass unchecked.
+//
+// # Camunda Forms
+//
+// A Camunda Form (form-js JSON, deployed as a .form file and linked by
+// camunda:formRef or zeebe:formDefinition formId) is read by ParseSchema;
+// ValidateSchema checks submitted variables against its components, each
+// keyed by the variable it edits (see ValidateSchema for the rules), and
+// answers an *engine.InvalidError naming the first key at fault.
 package tasks

@@ -658,6 +658,8 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) engine.Store) {
 
 	t.Run("Inbox", func(t *testing.T) { runInboxConformance(t, newStore) })
 
+	t.Run("FormsByIDAndVersion", func(t *testing.T) { runFormConformance(t, newStore) })
+
 	t.Run("ListsFilterAndPage", func(t *testing.T) {
 		e, s := newEngine(t)
 		deploy(t, e, busy)

@@ -26,6 +26,7 @@ type MemStore struct {
 	nextID atomic.Int64
 
 	deployments []*engine.Deployment
+	forms       []*engine.Form // in the order created
 	defs        map[int64]*engine.Definition
 	byKey       map[string][]*engine.Definition // versions in order
 	instances   map[int64]*memInstance

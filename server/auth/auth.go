@@ -44,6 +44,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/casbin/casbin/v2"
@@ -114,6 +115,11 @@ type Config struct {
 	ThrottleDelay time.Duration
 	// NowFunc returns the current time. Default time.Now.
 	NowFunc func() time.Time
+	// PolicyReloadInterval is how long policies read from the database are
+	// trusted: the first authorization after it reads them again, so that
+	// the changes of other nodes hold here within it. Default
+	// PolicyReloadIntervalDefault; negative: never.
+	PolicyReloadInterval time.Duration
 }
 
 // Auth holds users, groups, API keys and policies in a database migrated
@@ -127,6 +133,8 @@ type Auth struct {
 
 	mu       sync.Mutex
 	verified map[[32]byte]time.Time // recent bcrypt successes, see checkPassword
+
+	policyLoaded atomic.Int64 // when the policies were read, UnixNano of NowFunc
 }
 
 // New returns an Auth over db. It loads the policies and, when
@@ -151,6 +159,7 @@ func New(ctx context.Context, db *gorm.DB, cfg Config) (*Auth, error) {
 		return nil, fmt.Errorf("auth: casbin enforcer: %w", err)
 	}
 	a.enforcer = e
+	a.policyLoaded.Store(cfg.NowFunc().UnixNano())
 	a.secret = cfg.SessionSecret
 	if len(a.secret) == 0 {
 		if a.secret, err = a.storedSecret(ctx); err != nil {
@@ -187,6 +196,7 @@ func (a *Auth) Allowed(role, path, method string) (bool, error) {
 	if role == "" {
 		return false, nil
 	}
+	a.reloadIfStale()
 	return a.enforcer.Enforce(role, path, method)
 }
 
