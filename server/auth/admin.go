@@ -82,10 +82,9 @@ func (a *Auth) Users(ctx context.Context) ([]UserInfo, error) {
 	if err := db.Order("name").Find(&us).Error; err != nil {
 		return nil, sqlstore.Translate(err, "list users")
 	}
-	var ms []struct{ User, Group string }
-	err := db.Raw(`SELECT u.name AS "user", g.name AS "group" FROM memberships m JOIN users u ON u.id = m.user_id JOIN groups g ON g.id = m.group_id ORDER BY g.name`).Scan(&ms).Error
+	ms, err := a.memberships(ctx)
 	if err != nil {
-		return nil, sqlstore.Translate(err, "list memberships")
+		return nil, err
 	}
 	groups := map[string][]string{}
 	for _, m := range ms {
@@ -192,6 +191,22 @@ func reason(err error) string {
 }
 
 // GroupInfo is a group and its members, sorted.
+// memberName is one user in one group, by name.
+type memberName struct{ User, Group string }
+
+// memberships returns every membership, ordered by group and then user, so
+// that both a user's groups and a group's members come out sorted.
+func (a *Auth) memberships(ctx context.Context) ([]memberName, error) {
+	var ms []memberName
+	err := a.db.WithContext(ctx).Raw(`SELECT u.name AS "user", g.name AS "group" FROM memberships m JOIN users u ON u.id = m.user_id
+JOIN groups g ON g.id = m.group_id ORDER BY g.name, u.name`).Scan(&ms).Error
+	if err != nil {
+		return nil, sqlstore.Translate(err, "list memberships")
+	}
+	return ms, nil
+}
+
+// GroupInfo is a group as the admin API shows it.
 type GroupInfo struct {
 	Name    string
 	Members []string
@@ -204,10 +219,9 @@ func (a *Auth) Groups(ctx context.Context) ([]GroupInfo, error) {
 	if err := db.Order("name").Find(&gs).Error; err != nil {
 		return nil, sqlstore.Translate(err, "list groups")
 	}
-	var ms []struct{ User, Group string }
-	err := db.Raw(`SELECT u.name AS "user", g.name AS "group" FROM memberships m JOIN users u ON u.id = m.user_id JOIN groups g ON g.id = m.group_id ORDER BY u.name`).Scan(&ms).Error
+	ms, err := a.memberships(ctx)
 	if err != nil {
-		return nil, sqlstore.Translate(err, "list memberships")
+		return nil, err
 	}
 	members := map[string][]string{}
 	for _, m := range ms {

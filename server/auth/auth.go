@@ -82,6 +82,7 @@ var (
 // next attempt is heard after RetryAfter.
 type ThrottledError struct{ RetryAfter time.Duration }
 
+// Error implements error.
 func (e *ThrottledError) Error() string {
 	return fmt.Sprintf("too many failed logins; try again in %s", e.RetryAfter.Round(time.Second))
 }
