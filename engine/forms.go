@@ -190,6 +190,38 @@ func formVersions(ctx context.Context, tx Store, dep *Deployment, forms []*Form,
 // camunda:formRefVersion) or zeebe:formDefinition formId (latest), or nil
 // when it links to none. A linked form that is not deployed is ErrNotFound.
 func (e *Engine) UserTaskForm(ctx context.Context, t *UserTask, n *bpmn.FlowNode) (*Form, error) {
+	return e.linkedForm(ctx, n, func() (int64, error) {
+		inst, err := e.store.InstanceGet(ctx, t.InstanceID)
+		if err != nil {
+			return 0, fmt.Errorf("form of user task %d: %w", t.ID, err)
+		}
+		def, err := e.store.DefinitionGet(ctx, inst.DefinitionID)
+		if err != nil {
+			return 0, fmt.Errorf("form of user task %d: %w", t.ID, err)
+		}
+		return def.DeploymentID, nil
+	})
+}
+
+// StartForm returns the Camunda Form that n, the none start event of the
+// process Start with p starts (see StartNode), links to, chosen as
+// UserTaskForm chooses a task's (binding deployment: the form of that
+// definition's deployment), or nil when it links to none. A linked form
+// that is not deployed is ErrNotFound.
+func (e *Engine) StartForm(ctx context.Context, p *StartParams, n *bpmn.FlowNode) (*Form, error) {
+	return e.linkedForm(ctx, n, func() (int64, error) {
+		m, err := e.modelFor(ctx, p)
+		if err != nil {
+			return 0, fmt.Errorf("start form of %s: %w", p.Key, err)
+		}
+		return m.def.DeploymentID, nil
+	})
+}
+
+// linkedForm returns the Camunda Form n links to (see UserTaskForm);
+// deployment returns the deployment of n's definition, for binding
+// deployment.
+func (e *Engine) linkedForm(ctx context.Context, n *bpmn.FlowNode, deployment func() (int64, error)) (*Form, error) {
 	if n == nil || n.Human == nil {
 		return nil, nil
 	}
@@ -211,15 +243,11 @@ func (e *Engine) UserTaskForm(ctx context.Context, t *UserTask, n *bpmn.FlowNode
 		}
 		return e.store.FormVersion(ctx, id, v)
 	case "deployment":
-		inst, err := e.store.InstanceGet(ctx, t.InstanceID)
+		dep, err := deployment()
 		if err != nil {
-			return nil, fmt.Errorf("form of user task %d: %w", t.ID, err)
+			return nil, err
 		}
-		def, err := e.store.DefinitionGet(ctx, inst.DefinitionID)
-		if err != nil {
-			return nil, fmt.Errorf("form of user task %d: %w", t.ID, err)
-		}
-		f, err := e.store.FormLatest(ctx, id, def.DeploymentID)
+		f, err := e.store.FormLatest(ctx, id, dep)
 		if isNotFound(err) { // deployed with identical content before: that version
 			return e.store.FormLatest(ctx, id, 0)
 		}

@@ -48,6 +48,7 @@ func TestAdminUsersAndGroups(t *testing.T) {
 		// Bad input names the field; a taken name is 409.
 		invalidField(t, env.do("POST", "/api/v1/admin/users", `{"name":"x","password":"short"}`, adm...), "password")
 		invalidField(t, env.do("POST", "/api/v1/admin/users", `{"name":"a:b","password":"password-x"}`, adm...), "name")
+		invalidField(t, env.do("POST", "/api/v1/admin/users", `{"name":"a/b","password":"password-x"}`, adm...), "name")
 		invalidField(t, env.do("POST", "/api/v1/admin/users", `{"name":"x","password":"password-x","role":"king"}`, adm...), "role")
 		wantError(t, env.do("POST", "/api/v1/admin/users", `{"name":"nina","password":"password-nina"}`, adm...), http.StatusConflict, "conflict")
 		// Update: role, groups, password; then disable.

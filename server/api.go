@@ -334,11 +334,9 @@ func (s *Server) instanceDetail(ctx context.Context, id int64) (instanceDetailVi
 	if err != nil {
 		return instanceDetailView{}, err
 	}
-	var history []engine.HistoryEvent
-	if st.Instance.State != engine.InstanceActive {
-		if history, err = s.store.HistoryList(ctx, id); err != nil {
-			return instanceDetailView{}, err
-		}
+	history, err := s.store.HistoryList(ctx, id)
+	if err != nil {
+		return instanceDetailView{}, err
 	}
 	v := instanceDetail(st, history)
 	if st.Instance.State == engine.InstanceActive {
@@ -418,7 +416,11 @@ func (s *Server) getTask(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, taskOf(t))
+	vs, err := s.tasksOf(c.Request().Context(), []*engine.UserTask{t})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, vs[0])
 }
 
 // taskVisibility is the filter of the tasks the caller may see, nil when

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonbpm/baton/bpmn/bpmntest"
 	"github.com/batonbpm/baton/engine"
 	"github.com/batonbpm/baton/engine/sqlstore"
 	"github.com/batonbpm/baton/engine/sqlstore/dbtest"
@@ -588,4 +590,74 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestInstanceTokensAndPath checks what the UI draws on an instance's
+// diagram: the tokens per active element (three inner instances of a
+// parallel multi-instance task, its body not counted) and the elements
+// completed so far, in order of their first completion.
+func TestInstanceTokensAndPath(t *testing.T) {
+	t.Parallel()
+	model := bpmntest.New("tokens").Start("s").
+		Node("fork", "parallelGateway").
+		Node("review", "userTask", bpmntest.Inner(`<bpmn:multiInstanceLoopCharacteristics camunda:collection="${reviewers}" camunda:elementVariable="reviewer"/>`)).
+		Node("check", "userTask").
+		Node("join", "parallelGateway").
+		End("e").
+		Chain("s", "fork", "review", "join", "e").Chain("fork", "check", "join")
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			c := newClient(t, b.open(t))
+			r := c.do("POST", "/api/v1/deployments", model.XML(), "Content-Type", "application/xml")
+			want(t, r, http.StatusCreated)
+			r = c.do("POST", "/api/v1/process-definitions/key/tokens/start", `{"variables":{"reviewers":["ann","bob","cy"]}}`)
+			want(t, r, http.StatusCreated)
+			inst := str(r.json(t)["id"])
+			detail := func(t *testing.T) (active, completed string, tokens map[string]any) {
+				t.Helper()
+				r := c.do("GET", "/api/v1/process-instances/"+inst, nil)
+				want(t, r, http.StatusOK)
+				m := r.json(t)
+				tokens, ok := m["activeTokens"].(map[string]any)
+				ae, ok2 := m["activeElements"].([]any)
+				ce, ok3 := m["completedElements"].([]any)
+				if !ok || !ok2 || !ok3 {
+					t.Fatalf("instance %s", r.body)
+				}
+				return fmt.Sprint(ae), fmt.Sprint(ce), tokens
+			}
+			tasks := func(elementID string) []string {
+				t.Helper()
+				list, _ := items(t, c.do("GET", "/api/v1/tasks?processInstanceId="+inst, nil))
+				var ids []string
+				for _, tk := range list {
+					if tk["elementId"] == elementID {
+						ids = append(ids, str(tk["id"]))
+					}
+				}
+				return ids
+			}
+
+			active, completed, tokens := detail(t)
+			if active != "[review check]" || completed != "[s fork]" || len(tokens) != 2 ||
+				tokens["review"] != json.Number("3") || tokens["check"] != json.Number("1") {
+				t.Fatalf("after start: active %s, completed %s, tokens %v", active, completed, tokens)
+			}
+			// One review done: review has completed once and has two tokens left.
+			want(t, c.do("POST", "/api/v1/tasks/"+tasks("review")[0]+"/complete", nil), http.StatusNoContent)
+			active, completed, tokens = detail(t)
+			if active != "[review check]" || completed != "[s fork review]" || tokens["review"] != json.Number("2") || tokens["check"] != json.Number("1") {
+				t.Fatalf("after one review: active %s, completed %s, tokens %v", active, completed, tokens)
+			}
+			want(t, c.do("POST", "/api/v1/tasks/"+tasks("check")[0]+"/complete", nil), http.StatusNoContent)
+			for _, id := range tasks("review") {
+				want(t, c.do("POST", "/api/v1/tasks/"+id+"/complete", nil), http.StatusNoContent)
+			}
+			active, completed, tokens = detail(t)
+			if active != "[]" || completed != "[s fork review check join e]" || len(tokens) != 0 {
+				t.Fatalf("after the end: active %s, completed %s, tokens %v", active, completed, tokens)
+			}
+		})
+	}
 }

@@ -225,10 +225,11 @@ func (s *Server) listTasks(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := listView[taskView]{Items: make([]taskView, 0, len(tasks))}
-	for _, t := range tasks {
-		out.Items = append(out.Items, taskOf(t))
+	items, err := s.tasksOf(c.Request().Context(), tasks)
+	if err != nil {
+		return err
 	}
+	out := listView[taskView]{Items: items}
 	if len(tasks) > 0 && len(tasks) >= pg.Limit {
 		out.Next = engine.TaskCursor(tasks[len(tasks)-1], p.Sort)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -17,9 +18,10 @@ import (
 )
 
 // The task lifecycle routes: claim, unclaim, assign, delegate, resolve,
-// comments and the task's form. Every one first finds the task among
-// those the caller sees (else 404, see visibleTask), then checks what the
-// caller may do with it:
+// comments, the task's form, and what the web UI shows beside it: the
+// diagram of its process, the variables it sees and its history. Every
+// one first finds the task among those the caller sees (else 404, see
+// visibleTask), then checks what the caller may do with it:
 //
 //   - claim takes the task for the caller (its "user" body field only
 //     without authentication);
@@ -211,6 +213,112 @@ func (s *Server) addComment(c echo.Context) error {
 	return c.JSON(http.StatusCreated, commentOf(cm))
 }
 
+// taskDiagram answers the BPMN XML of the process definition version the
+// task's instance runs, as GET /process-definitions/:id/xml does.
+func (s *Server) taskDiagram(c echo.Context) error {
+	id, err := pathID(c, "user task")
+	if err != nil {
+		return err
+	}
+	t, err := s.visibleTask(c, id)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	inst, err := s.store.InstanceGet(ctx, t.InstanceID)
+	if err != nil {
+		return err
+	}
+	def, err := s.store.DefinitionGet(ctx, inst.DefinitionID)
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, echo.MIMEApplicationXML, def.XML)
+}
+
+// taskVariables answers the variables the task sees (see
+// engine.Engine.UserTaskVars): once it ended, those of its instance.
+func (s *Server) taskVariables(c echo.Context) error {
+	id, err := pathID(c, "user task")
+	if err != nil {
+		return err
+	}
+	t, err := s.visibleTask(c, id)
+	if err != nil {
+		return err
+	}
+	vs, err := s.eng.UserTaskVars(c.Request().Context(), t)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, varsBody{Variables: vs})
+}
+
+// taskHistory answers the history of the task, oldest first (see
+// taskEvents).
+func (s *Server) taskHistory(c echo.Context) error {
+	id, err := pathID(c, "user task")
+	if err != nil {
+		return err
+	}
+	t, err := s.visibleTask(c, id)
+	if err != nil {
+		return err
+	}
+	events, err := s.store.HistoryList(c.Request().Context(), t.InstanceID)
+	if err != nil {
+		return err
+	}
+	mine := taskEvents(events, t.ElementInstanceID)
+	out := listView[historyView]{Items: make([]historyView, 0, len(mine))}
+	for i := range mine {
+		out.Items = append(out.Items, historyOf(&mine[i]))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// taskEvents picks the events of the user task of element instance ei
+// from its instance's history: those of the element instance (activated,
+// its local variables, userTaskCreated, claimed, assigned, delegated,
+// commented, userTaskCompleted, completed or terminated), and the variable
+// writes of its completion. CompleteUserTask writes the submitted
+// variables where they exist in the scope chain, often on the instance,
+// just before userTaskCompleted; the output mappings follow it until the
+// element completes, in the same command.
+func taskEvents(events []engine.HistoryEvent, ei int64) []engine.HistoryEvent {
+	done := slices.IndexFunc(events, func(ev engine.HistoryEvent) bool {
+		return ev.ElementInstanceID == ei && ev.Type == engine.EventUserTaskCompleted
+	})
+	from, to := done, done // the completion's variable writes are in [from, to)
+	if done >= 0 {
+		for from > 0 && sameCommand(events[from-1].Command, events[done].Command) &&
+			(events[from-1].Type == engine.EventVariableSet || events[from-1].ElementInstanceID == ei) {
+			from--
+		}
+		for to < len(events) && sameCommand(events[to].Command, events[done].Command) &&
+			(events[to].ElementInstanceID != ei || events[to].Type == engine.EventUserTaskCompleted || events[to].Type == engine.EventVariableSet) {
+			to++
+		}
+	}
+	var out []engine.HistoryEvent
+	for i, ev := range events {
+		if ev.ElementInstanceID == ei || i >= from && i < to && ev.Type == engine.EventVariableSet {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// sameCommand reports whether two history events were written by one
+// command. Stores share one CommandInfo between the events of a command
+// but need not, so the values are compared.
+func sameCommand(a, b *engine.CommandInfo) bool {
+	if a == b {
+		return true
+	}
+	return a != nil && b != nil && a.Name == b.Name && a.Actor == b.Actor && a.RequestID == b.RequestID && a.Time.Equal(b.Time)
+}
+
 type formView struct {
 	TaskID  string `json:"taskId"`
 	FormKey string `json:"formKey,omitempty"`
@@ -269,6 +377,68 @@ func (s *Server) taskForm(c echo.Context) error {
 	return c.JSON(http.StatusOK, v)
 }
 
+// startFormView is the start form of a process: its start event's
+// camunda:formData fields with their defaults, and the Camunda Form the
+// start event links to, as formView shows a task's.
+type startFormView struct {
+	DefinitionID string          `json:"definitionId"`
+	Key          string          `json:"key"`
+	Version      int             `json:"version"`
+	FormKey      string          `json:"formKey,omitempty"`
+	Fields       []tasks.Field   `json:"fields"`
+	FormID       string          `json:"formId,omitempty"`
+	FormVersion  int             `json:"formVersion,omitempty"`
+	Schema       json.RawMessage `json:"schema,omitempty"`
+}
+
+// startForm answers the start form of the latest version of the path's
+// process key, or of ?version=. A process whose none start event has no
+// form answers no fields and no schema; one without a none start event
+// cannot be started, which is a 422 as POST .../start answers.
+func (s *Server) startForm(c echo.Context) error {
+	ctx := c.Request().Context()
+	key := c.Param("key")
+	var def *engine.Definition
+	var err error
+	if raw := c.QueryParam("version"); raw != "" {
+		v, perr := strconv.Atoi(raw)
+		if perr != nil || v < 1 {
+			return &engine.InvalidError{Field: "version", Reason: fmt.Sprintf("%q is not a version number", raw)}
+		}
+		def, err = s.store.DefinitionVersion(ctx, key, v)
+	} else {
+		def, err = s.store.DefinitionLatest(ctx, key)
+	}
+	if err != nil {
+		return err
+	}
+	p := &engine.StartParams{Key: key, DefinitionID: def.ID}
+	n, err := s.eng.StartNode(ctx, p)
+	if err != nil {
+		return err
+	}
+	v := startFormView{DefinitionID: idString(def.ID), Key: def.Key, Version: def.Version, Fields: []tasks.Field{}}
+	if n.Human != nil {
+		v.FormKey = n.Human.FormKey
+		if len(n.Human.FormFields) > 0 {
+			if v.Fields, err = tasks.FormOf(n.Human.FormFields, nil); err != nil {
+				return err
+			}
+		}
+	}
+	f, err := s.eng.StartForm(ctx, p, n)
+	if err != nil {
+		return err
+	}
+	if f != nil {
+		if _, err := tasks.ParseSchema(f.JSON); err != nil {
+			return fmt.Errorf("form %s version %d: %w", f.FormID, f.Version, err)
+		}
+		v.FormID, v.FormVersion, v.Schema = f.FormID, f.Version, f.JSON
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
 // validateTaskForm checks the variables completing t against its
 // camunda:formData form and returns those to write (see tasks.Validate),
 // then against the Camunda Form it links to (tasks.ValidateSchema). A task
@@ -305,8 +475,11 @@ func (s *Server) validateTaskForm(ctx context.Context, t *engine.UserTask, vs en
 }
 
 // validateStartForm checks the variables of a start against the start
-// event's camunda:formData form. When the process cannot be found, the
-// variables pass: Start reports why.
+// event's camunda:formData form and returns those to write (see
+// tasks.Validate), then against the Camunda Form it links to
+// (tasks.ValidateSchema), as validateTaskForm does for a task with no
+// current variables. When the process cannot be found, the variables
+// pass: Start reports why.
 func (s *Server) validateStartForm(ctx context.Context, p *engine.StartParams) (engine.Vars, error) {
 	n, err := s.eng.StartNode(ctx, p)
 	if err != nil {
@@ -316,10 +489,24 @@ func (s *Server) validateStartForm(ctx context.Context, p *engine.StartParams) (
 		}
 		return nil, err
 	}
-	if n.Human == nil || len(n.Human.FormFields) == 0 {
-		return p.Vars, nil
+	f, err := s.eng.StartForm(ctx, p, n)
+	if err != nil {
+		return nil, err
 	}
-	return tasks.Validate(n.Human.FormFields, p.Vars, nil)
+	vs := p.Vars
+	if n.Human != nil && len(n.Human.FormFields) > 0 {
+		if vs, err = tasks.Validate(n.Human.FormFields, vs, nil); err != nil {
+			return nil, err
+		}
+	}
+	if f != nil {
+		schema, err := tasks.ParseSchema(f.JSON)
+		if err != nil {
+			return nil, fmt.Errorf("form %s version %d: %w", f.FormID, f.Version, err)
+		}
+		return tasks.ValidateSchema(schema, vs, nil)
+	}
+	return vs, nil
 }
 
 // adminTakes assigns t to the caller when the caller is an admin and t is

@@ -1,12 +1,15 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/batonbpm/baton/bpmn/bpmntest"
 	"github.com/batonbpm/baton/engine"
 	"github.com/batonbpm/baton/server/auth"
 )
@@ -186,6 +189,121 @@ func TestTaskForms(t *testing.T) {
 		want(t, r, http.StatusOK)
 		if !strings.Contains(string(r.body), `"amount"`) || !strings.Contains(string(r.body), `"completed"`) {
 			t.Errorf("instance after completion: %s", r.body)
+		}
+	})
+}
+
+// TestTaskDiagramVariablesHistory reads what the web UI shows beside a
+// task: the diagram of its instance's process version (not the latest),
+// the variables it sees, and its own history, including the variable
+// writes of its completion but no event of the task that follows it.
+func TestTaskDiagramVariablesHistory(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T, env *authEnv) {
+		ctx := context.Background()
+		model := func(name string) *bpmntest.Builder {
+			return bpmntest.New("claim").Start("s").
+				Node("check", "userTask", bpmntest.Attr("name", name), bpmntest.Attr("camunda:candidateGroups", "sales"),
+					bpmntest.Input("note", "urgent"), bpmntest.Output("checked", "${decision}")).
+				Node("approve", "userTask", bpmntest.Attr("camunda:candidateGroups", "sales")).
+				End("e").Chain("s", "check", "approve", "e")
+		}
+		v1 := model("Check").XML()
+		if _, err := env.eng.Deploy(ctx, &engine.DeployParams{Resources: []engine.Resource{{Name: "claim.bpmn", Data: v1}}}); err != nil {
+			t.Fatal(err)
+		}
+		r := env.do("POST", "/api/v1/process-definitions/key/claim/start", `{"variables":{"customer":"ACME","amount":42}}`, as("analyst")...)
+		want(t, r, http.StatusCreated)
+		inst := str(r.json(t)["id"])
+		// A second version: the task's diagram stays the first.
+		if _, err := env.eng.Deploy(ctx, &engine.DeployParams{Resources: []engine.Resource{{Name: "claim.bpmn", Data: model("Check the claim").XML()}}}); err != nil {
+			t.Fatal(err)
+		}
+		list, _ := items(t, env.do("GET", "/api/v1/tasks?processInstanceId="+inst, nil, as("sam")...))
+		if len(list) != 1 || list[0]["elementId"] != "check" {
+			t.Fatalf("sam sees %v", list)
+		}
+		check := str(list[0]["id"])
+		ei := str(list[0]["elementInstanceId"])
+		base := "/api/v1/tasks/" + check
+
+		r = env.do("GET", base+"/diagram", nil, as("sam")...)
+		want(t, r, http.StatusOK)
+		if ct := r.header.Get("Content-Type"); ct != "application/xml" || !bytes.Equal(r.body, v1) {
+			t.Fatalf("diagram: Content-Type %q, body %s", ct, r.body)
+		}
+
+		r = env.do("GET", base+"/variables", nil, as("sam")...)
+		want(t, r, http.StatusOK)
+		vars, _ := r.json(t)["variables"].(map[string]any)
+		if len(vars) != 3 || vars["customer"] != "ACME" || vars["amount"] != json.Number("42") || vars["note"] != "urgent" {
+			t.Fatalf("variables %s", r.body)
+		}
+
+		// sue (hr) and the auditor do not see the task: 404 as for no task;
+		// roles without the routes are refused before that.
+		for _, route := range []string{"/diagram", "/variables", "/history"} {
+			for _, who := range []string{"sue", "auditor"} {
+				wantError(t, env.do("GET", base+route, nil, as(who)...), http.StatusNotFound, "not_found")
+			}
+			for _, who := range []string{"analyst", "developer", "stranger"} {
+				wantError(t, env.do("GET", base+route, nil, as(who)...), http.StatusForbidden, "forbidden")
+			}
+			wantError(t, env.do("GET", "/api/v1/tasks/999999"+route, nil, as("sam")...), http.StatusNotFound, "not_found")
+			want(t, env.do("GET", base+route, nil, as("admin")...), http.StatusOK)
+		}
+
+		want(t, env.do("POST", base+"/claim", nil, as("sam")...), http.StatusNoContent)
+		want(t, env.do("POST", base+"/comments", `{"text":"checked twice"}`, as("sam")...), http.StatusCreated)
+		want(t, env.do("POST", base+"/complete", `{"variables":{"amount":50,"decision":"yes"}}`, as("sam")...), http.StatusNoContent)
+
+		rows, _ := items(t, env.do("GET", base+"/history", nil, as("sam")...))
+		var got []string
+		for _, row := range rows {
+			s := str(row["type"])
+			if v, ok := row["variable"].(map[string]any); ok {
+				s += ":" + str(v["name"]) + "=" + fmt.Sprint(v["new"])
+				if v["name"] == "amount" && v["old"] != json.Number("42") {
+					t.Errorf("amount written over %v, want 42", v["old"])
+				}
+			} else if row["elementInstanceId"] != ei || row["elementId"] != "check" {
+				t.Errorf("history row %v is not of element instance %s of check", row, ei)
+			}
+			got = append(got, s)
+		}
+		wantSeq := "variableSet:note=urgent activated userTaskCreated userTaskClaimed userTaskCommented " +
+			"variableSet:amount=50 variableSet:decision=yes userTaskCompleted variableSet:checked=yes completed"
+		if strings.Join(got, " ") != wantSeq {
+			t.Errorf("history of check:\n  %s\nwant\n  %s", strings.Join(got, " "), wantSeq)
+		}
+		if rows[len(rows)-1]["actor"] != "sam" {
+			t.Errorf("last row %v, want actor sam", rows[len(rows)-1])
+		}
+		// An ended task sees its instance's variables as they are now; its
+		// local ones ended with it.
+		r = env.do("GET", base+"/variables", nil, as("sam")...)
+		want(t, r, http.StatusOK)
+		if vars, _ := r.json(t)["variables"].(map[string]any); len(vars) != 4 || vars["amount"] != json.Number("50") || vars["checked"] != "yes" || vars["note"] != nil {
+			t.Errorf("variables of the completed task: %s", r.body)
+		}
+
+		// The next task, created by the same command, has only its own events.
+		list, _ = items(t, env.do("GET", "/api/v1/tasks?processInstanceId="+inst, nil, as("sam")...))
+		if len(list) != 1 || list[0]["elementId"] != "approve" {
+			t.Fatalf("sam sees %v", list)
+		}
+		rows, _ = items(t, env.do("GET", "/api/v1/tasks/"+str(list[0]["id"])+"/history", nil, as("sam")...))
+		got = got[:0]
+		for _, row := range rows {
+			got = append(got, str(row["elementId"])+":"+str(row["type"]))
+		}
+		if strings.Join(got, " ") != "approve:activated approve:userTaskCreated" {
+			t.Errorf("history of approve: %v", got)
+		}
+		r = env.do("GET", "/api/v1/tasks/"+str(list[0]["id"])+"/variables", nil, as("sam")...)
+		want(t, r, http.StatusOK)
+		if vars, _ := r.json(t)["variables"].(map[string]any); len(vars) != 4 || vars["amount"] != json.Number("50") || vars["checked"] != "yes" {
+			t.Errorf("variables of approve: %s", r.body)
 		}
 	})
 }

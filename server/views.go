@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -121,10 +123,18 @@ type instanceView struct {
 // activities started.
 type instanceDetailView struct {
 	instanceView
-	ActiveElements  []string       `json:"activeElements"`
-	Variables       map[string]any `json:"variables"`
-	Incidents       []incidentView `json:"incidents"`
-	CalledIncidents []incidentView `json:"calledIncidents"`
+	ActiveElements []string `json:"activeElements"`
+	// ActiveTokens counts the live element instances of each element id
+	// in ActiveElements: several for the inner instances of a parallel
+	// multi-instance activity (its body is not counted beside them) or an
+	// element reached twice.
+	ActiveTokens map[string]int `json:"activeTokens"`
+	// CompletedElements are the ids of the elements that completed at
+	// least once, in order of their first completion: the path taken.
+	CompletedElements []string       `json:"completedElements"`
+	Variables         map[string]any `json:"variables"`
+	Incidents         []incidentView `json:"incidents"`
+	CalledIncidents   []incidentView `json:"calledIncidents"`
 }
 
 func instanceOf(i *engine.Instance) instanceView {
@@ -133,28 +143,47 @@ func instanceOf(i *engine.Instance) instanceView {
 		ParentInstanceID: idString(i.ParentInstanceID), ParentElementInstanceID: idString(i.ParentElementInstanceID)}
 }
 
-// instanceDetail is an instance with its active element ids, process
-// variables and open incidents. The variables of an instance that ended
-// come from history: the last write of each process variable.
+// instanceDetail is an instance with its active element ids and their
+// counts, the elements completed (from history), process variables and
+// open incidents. The variables of an instance that ended come from
+// history: the last write of each process variable.
 func instanceDetail(st *engine.LiveState, history []engine.HistoryEvent) instanceDetailView {
 	inst := st.Instance
 	v := instanceDetailView{instanceView: instanceOf(inst)}
-	v.ActiveElements, v.Variables, v.Incidents, v.CalledIncidents = []string{}, map[string]any{}, []incidentView{}, []incidentView{}
-	seen := map[string]bool{}
+	v.ActiveElements, v.ActiveTokens, v.CompletedElements = []string{}, map[string]int{}, []string{}
+	v.Variables, v.Incidents, v.CalledIncidents = map[string]any{}, []incidentView{}, []incidentView{}
+	seen, bodies := map[string]bool{}, map[string]bool{}
 	for _, ei := range st.ElementInstances {
-		if ei.ID == inst.ID || !ei.State.Live() || seen[ei.ElementID] {
+		if ei.ID == inst.ID || !ei.State.Live() {
 			continue
 		}
-		seen[ei.ElementID] = true
-		v.ActiveElements = append(v.ActiveElements, ei.ElementID)
+		if !seen[ei.ElementID] {
+			seen[ei.ElementID] = true
+			v.ActiveElements = append(v.ActiveElements, ei.ElementID)
+		}
+		if ei.Kind == engine.KindMultiInstanceBody {
+			bodies[ei.ElementID] = true
+			continue
+		}
+		v.ActiveTokens[ei.ElementID]++
+	}
+	for id := range bodies {
+		if v.ActiveTokens[id] == 0 { // a body with no inner instance, e.g. stopped by an incident
+			v.ActiveTokens[id] = 1
+		}
 	}
 	for _, vr := range st.Variables {
 		if vr.ScopeID == inst.ID && !vr.Deleted {
 			v.Variables[vr.Name] = vr.Value
 		}
 	}
+	completed := map[string]bool{}
 	for _, ev := range history {
-		if ev.Type == engine.EventVariableSet && ev.Var != nil && ev.Var.ScopeID == inst.ID {
+		switch {
+		case ev.Type == engine.EventCompleted && ev.ElementInstanceID != inst.ID && !completed[ev.ElementID]:
+			completed[ev.ElementID] = true
+			v.CompletedElements = append(v.CompletedElements, ev.ElementID)
+		case ev.Type == engine.EventVariableSet && ev.Var != nil && ev.Var.ScopeID == inst.ID && inst.State != engine.InstanceActive:
 			v.Variables[ev.Var.Name] = ev.Var.NewValue
 		}
 	}
@@ -181,9 +210,14 @@ type taskView struct {
 	DueDate           *time.Time `json:"dueDate,omitempty"`
 	FollowUpDate      *time.Time `json:"followUpDate,omitempty"`
 	Priority          int        `json:"priority"`
-	FormKey           string     `json:"formKey,omitempty"`
-	CreatedAt         time.Time  `json:"createdAt"`
-	EndedAt           *time.Time `json:"endedAt,omitempty"`
+	// ProcessKey, ProcessName and BusinessKey tell the task's case apart in
+	// a list.
+	ProcessKey  string     `json:"processKey,omitempty"`
+	ProcessName string     `json:"processName,omitempty"`
+	BusinessKey string     `json:"businessKey,omitempty"`
+	FormKey     string     `json:"formKey,omitempty"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	EndedAt     *time.Time `json:"endedAt,omitempty"`
 }
 
 func taskOf(t *engine.UserTask) taskView {
@@ -279,4 +313,30 @@ func historyOf(ev *engine.HistoryEvent) historyView {
 		v.Variable = &variableView{ScopeID: idString(vc.ScopeID), Name: vc.Name, Old: vc.OldValue, New: vc.NewValue, Created: vc.Created}
 	}
 	return v
+}
+
+// tasksOf returns the views of ts with the process key, name and business
+// key of each task's instance; each instance and definition is read once.
+func (s *Server) tasksOf(ctx context.Context, ts []*engine.UserTask) ([]taskView, error) {
+	insts := map[int64]*engine.Instance{}
+	out := make([]taskView, 0, len(ts))
+	for _, t := range ts {
+		v := taskOf(t)
+		inst, ok := insts[t.InstanceID]
+		if !ok {
+			var err error
+			if inst, err = s.store.InstanceGet(ctx, t.InstanceID); err != nil {
+				return nil, fmt.Errorf("the instance of user task %d: %w", t.ID, err)
+			}
+			insts[t.InstanceID] = inst
+		}
+		v.ProcessKey, v.BusinessKey = inst.Key, inst.BusinessKey
+		def, err := s.eng.DefinitionCached(ctx, inst.DefinitionID)
+		if err != nil {
+			return nil, fmt.Errorf("the definition of user task %d: %w", t.ID, err)
+		}
+		v.ProcessName = def.Name
+		out = append(out, v)
+	}
+	return out, nil
 }

@@ -305,8 +305,9 @@ func CheckRole(role string) error {
 }
 
 func checkName(what, name string) error {
-	if name == "" || len(name) > 200 || strings.ContainsAny(name, ":\x00\r\n") || strings.TrimSpace(name) != name {
-		return fmt.Errorf("%w: %s name %q: expected 1 to 200 characters without colons, line breaks or surrounding spaces", engine.ErrInvalid, what, name)
+	// A name is a segment of the admin routes' paths: no slash either.
+	if name == "" || len(name) > 200 || strings.ContainsAny(name, ":/\x00\r\n") || strings.TrimSpace(name) != name {
+		return fmt.Errorf("%w: %s name %q: expected 1 to 200 characters without colons, slashes, line breaks or surrounding spaces", engine.ErrInvalid, what, name)
 	}
 	return nil
 }
