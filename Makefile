@@ -6,11 +6,37 @@ GO       ?= go
 NPM      ?= npm
 FUZZTIME ?= 3m
 
-.PHONY: all build run serve test bench bench-peer bench-store bench-jobs bench-inbox lint fuzz clean
+.PHONY: all build run serve test bench bench-peer bench-store bench-jobs bench-inbox lint fuzz clean ui-assets chromium
 
 all: build
 
-build:
+# The web UI's npm assets (htmx, bpmn-js, form-js; ui/package.json) are
+# installed into ui/node_modules and copied into ui/static/vendor, which the
+# binary embeds. Both folders are build output, ignored by git.
+UI_VENDOR := ui/static/vendor
+ui/node_modules/.package-lock.json: ui/package-lock.json ui/package.json
+	$(NPM) ci --prefix ui --no-audit --no-fund
+	@touch $@
+
+$(UI_VENDOR)/.built: ui/node_modules/.package-lock.json
+	mkdir -p $(UI_VENDOR)
+	cp ui/node_modules/htmx.org/dist/htmx.min.js $(UI_VENDOR)/
+	cp ui/node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(UI_VENDOR)/
+	cat ui/node_modules/bpmn-js/dist/assets/diagram-js.css ui/node_modules/bpmn-js/dist/assets/bpmn-js.css > $(UI_VENDOR)/bpmn-js.css
+	cp ui/node_modules/@bpmn-io/form-js/dist/form-viewer.umd.js $(UI_VENDOR)/
+	cp ui/node_modules/@bpmn-io/form-js/dist/assets/form-js.css $(UI_VENDOR)/
+	@touch $@
+
+ui-assets: $(UI_VENDOR)/.built
+
+# The browser tests drive Debian's chromium; install it where it is missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		{ echo "installing chromium for the browser tests"; \
+		  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+		  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+
+build: ui-assets
 	$(GO) build -o bin/baton .
 
 # `run` serves the API in the foreground on the SQLite file baton.db in the
@@ -26,7 +52,7 @@ serve: build
 
 # Tests read CI from the environment themselves: under CI=true the database
 # tests fail instead of skipping when no PostgreSQL answers.
-test:
+test: ui-assets chromium
 	@unformatted="$$(gofmt -l .)"; \
 	if [ -n "$$unformatted" ]; then \
 		echo "gofmt: these files are not formatted (run gofmt -w on them):"; \
@@ -80,4 +106,4 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzCompile$$' -fuzztime=$(FUZZTIME) ./bpmn/expression
 
 clean:
-	rm -rf bin bench/.bin coverage.out coverage.html cover.out *.coverprofile
+	rm -rf bin bench/.bin $(UI_VENDOR) coverage.out coverage.html cover.out *.coverprofile

@@ -22,6 +22,7 @@ import (
 	"github.com/batonbpm/baton/engine/sqlstore"
 	"github.com/batonbpm/baton/server"
 	"github.com/batonbpm/baton/server/auth"
+	"github.com/batonbpm/baton/ui"
 )
 
 // Defaults of `baton serve` and `baton migrate`, overridden by the
@@ -133,6 +134,14 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		log.Error("build the server", "err", err)
 		return 1
 	}
+	pages, err := ui.New(ui.Config{API: srv, Logger: log})
+	if err != nil {
+		log.Error("build the web UI", "err", err)
+		return 1
+	}
+	if !ui.AssetsBuilt() {
+		log.Warn("this binary was built without the web UI's npm assets (htmx, bpmn-js, form-js): pages will lack diagrams and forms; build with make build")
+	}
 	var deployed []*engine.Definition
 	if *deploy != "" {
 		if deployed, err = deployPath(ctx, eng, *deploy, log); err != nil {
@@ -151,7 +160,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	url := "http://" + ln.Addr().String()
-	log.Info("baton serve listening", "url", url, "database", dialect, "api", url+"/api/v1", "openapi", url+"/api/v1/openapi.json")
+	log.Info("baton serve listening", "url", url, "database", dialect, "inbox", url+"/inbox", "api", url+"/api/v1", "openapi", url+"/api/v1/openapi.json")
 	if len(demoUsers) > 0 {
 		log.Warn("added demo users with public passwords; for a first look on this machine only", "users", len(demoUsers))
 		printDemoUsers(stdout, demoUsers)
@@ -178,7 +187,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		close(jobsDone)
 	}
 
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	hs := &http.Server{Handler: pages, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	select {
@@ -249,7 +258,7 @@ func deployPath(ctx context.Context, eng *engine.Engine, path string, log *slog.
 
 // printDemoUsers prints the logins SeedDemo added.
 func printDemoUsers(w io.Writer, users []auth.DemoUser) {
-	fmt.Fprintf(w, "\nDemo logins (name / password / role / groups):\n")
+	fmt.Fprintf(w, "\nDemo logins for the web UI and the API (name / password / role / groups):\n")
 	for _, u := range users {
 		fmt.Fprintf(w, "  %-10s %-16s %-10s %s\n", u.Name, u.Password, u.Role, strings.Join(u.Groups, ","))
 	}
@@ -263,7 +272,7 @@ func printStartHint(w io.Writer, url, cred string, defs []*engine.Definition) {
 		keys = append(keys, d.Key)
 	}
 	sort.Strings(keys)
-	fmt.Fprintf(w, "\nBaton is serving %s (API %s/api/v1, OpenAPI %s/api/v1/openapi.json); deployed: %s\n", url, url, url, strings.Join(keys, ", "))
+	fmt.Fprintf(w, "\nBaton is serving %s: open %s/inbox and sign in (API %s/api/v1, OpenAPI %s/api/v1/openapi.json); deployed: %s\n", url, url, url, url, strings.Join(keys, ", "))
 	body := `{}`
 	key := ""
 	if len(keys) > 0 {
