@@ -234,6 +234,12 @@ func deployPath(ctx context.Context, eng *engine.Engine, path string, log *slog.
 		if len(files) == 0 {
 			return nil, fmt.Errorf("%s has no .bpmn files", path)
 		}
+		// Camunda Forms (.form) the models link to go in the same deployment.
+		forms, err := filepath.Glob(filepath.Join(path, "*.form"))
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, forms...)
 	}
 	p := &engine.DeployParams{Name: filepath.Base(filepath.Clean(path))}
 	for _, f := range files {
@@ -292,13 +298,16 @@ func printStartHint(w io.Writer, url, cred string, defs []*engine.Definition) {
 // demoStarts are the instances a first --demo start begins, so that the
 // demo users find tasks waiting: process key and start variables.
 var demoStarts = []struct {
-	key  string
-	vars engine.Vars
+	key, businessKey string
+	vars             engine.Vars
 }{
-	{"order", engine.Vars{"amount": int64(1500), "customer": "ACME"}},
-	{"order", engine.Vars{"amount": int64(300), "customer": "Globex"}},
-	{"review", engine.Vars{"needsLegal": false, "needsFinance": false}},
-	{"support", nil},
+	{"order", "ORDER-1001", engine.Vars{"amount": int64(1500), "customer": "ACME"}},
+	{"order", "ORDER-1002", engine.Vars{"amount": int64(300), "customer": "Globex"}},
+	{"review", "CONTRACT-17", engine.Vars{"needsLegal": false, "needsFinance": false}},
+	{"support", "TICKET-311", nil},
+	{"expense", "CLAIM-1", engine.Vars{"employee": "Alice", "amount": int64(180), "category": "meals", "description": "Team lunch with ACME"}},
+	{"expense", "CLAIM-2", engine.Vars{"employee": "Bob", "amount": int64(2400), "category": "travel", "description": "Trade fair in Hanover"}},
+	{"expense", "CLAIM-3", engine.Vars{"employee": "Carol", "amount": int64(950), "category": "equipment", "description": "Monitor"}},
 }
 
 // startDemoInstances starts demoStarts of the deployed processes, and logs
@@ -314,7 +323,7 @@ func startDemoInstances(ctx context.Context, eng *engine.Engine, deployed []*eng
 		if !have[st.key] {
 			continue
 		}
-		if _, err := eng.Start(ctx, &engine.StartParams{Key: st.key, Vars: st.vars}); err != nil {
+		if _, err := eng.Start(ctx, &engine.StartParams{Key: st.key, BusinessKey: st.businessKey, Vars: st.vars}); err != nil {
 			log.Warn("start a demo instance", "process", st.key, "err", err)
 			continue
 		}

@@ -45,6 +45,11 @@ const (
 	sagaBooked       = "Event_1a9v3rx"    // payment-saga.bpmn: end "Trip booked"
 	sagaCancelled    = "Event_0z4h2ip"    // payment-saga.bpmn: end "Trip cancelled"
 
+	expenseCheck   = "Activity_1c4k8pe" // expense-claim.bpmn: user task "Check the receipts"
+	expenseApprove = "Activity_0q9a3tf" // expense-claim.bpmn: user task "Approve the claim" (Camunda Form expense-approval)
+	expensePaid    = "Event_0h8f4nu"    // expense-claim.bpmn: end "Claim paid"
+	expenseLarge   = "Event_1k3p9wd"    // expense-claim.bpmn: end "Large claim decided"
+
 	msgOrderStart = "Event_0m4k2pd"    // message-order.bpmn: message start "Order placed"
 	msgOrderShip  = "Activity_1b6x0jr" // message-order.bpmn: call activity "Ship order"
 	msgOrderPaid  = "Event_1w3e9tu"    // message-order.bpmn: message catch "Payment received"
@@ -220,6 +225,29 @@ var exampleScenarios = map[string][]exampleScenario{
 			r.wantNone(tr, sagaBooked)
 		}},
 	},
+	"expense-claim.bpmn": {
+		{"SmallClaimIsPaid", func(r *exampleRun) {
+			id := r.start("expense", engine.Vars{"employee": "Alice", "amount": 180})
+			tk := r.task(id, expenseCheck)
+			r.wantGroups(tk, "sales")
+			if tk.Priority != 60 || tk.DueDate == nil || !tk.DueDate.Equal(tk.CreatedAt.Add(48*time.Hour)) {
+				r.t.Fatalf("check task: priority %d, due %v, want 60 and two days after %v", tk.Priority, tk.DueDate, tk.CreatedAt)
+			}
+			r.completeTask(id, expenseCheck, engine.Vars{"receiptsComplete": true, "checkedAmount": 180})
+			r.wantCompleted(id)
+			r.wantInOrder(r.trace(id), expenseCheck+":completed", expensePaid+":completed")
+			r.wantNone(r.trace(id), expenseApprove)
+		}},
+		{"LargeClaimGoesToTheManagers", func(r *exampleRun) {
+			id := r.start("expense", engine.Vars{"employee": "Bob", "amount": 2400})
+			r.completeTask(id, expenseCheck, engine.Vars{"receiptsComplete": true, "checkedAmount": 2400})
+			tk := r.task(id, expenseApprove)
+			r.wantGroups(tk, "managers")
+			r.completeTask(id, expenseApprove, engine.Vars{"decision": "approve"})
+			r.wantCompleted(id)
+			r.wantInOrder(r.trace(id), expenseApprove+":completed", expenseLarge+":completed")
+		}},
+	},
 	"message-order.bpmn": {
 		{"PlacedShippedAndPaid", func(r *exampleRun) {
 			res, err := r.e.CorrelateMessage(r.ctx, &engine.MessageParams{Name: "order placed", BusinessKey: "order-7",
@@ -329,8 +357,9 @@ func TestExamplesRunToTheEnd(t *testing.T) {
 func TestExamplesDeployTogether(t *testing.T) {
 	t.Parallel()
 	files, _ := filepath.Glob("examples/*.bpmn")
+	forms, _ := filepath.Glob("examples/*.form")
 	var res []engine.Resource
-	for _, f := range files {
+	for _, f := range append(files, forms...) {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -344,6 +373,15 @@ func TestExamplesDeployTogether(t *testing.T) {
 	}
 	if len(dep.Warnings) != 0 {
 		t.Fatalf("warnings: %v", dep.Warnings)
+	}
+	if len(dep.Forms) != len(forms) {
+		t.Fatalf("deployed %d forms, want the %d of examples/", len(dep.Forms), len(forms))
+	}
+	// Every form a model links to is deployed beside it.
+	for _, f := range dep.Forms {
+		if f.FormID != "expense-approval" {
+			t.Errorf("form %q: no example links to it", f.FormID)
+		}
 	}
 }
 

@@ -97,7 +97,7 @@ type tab struct {
 func (c *chrome) tab(base, who string) *tab {
 	ctx, cancel := chromedp.NewContext(c.alloc, chromedp.WithNewBrowserContext())
 	c.t.Cleanup(cancel)
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
 	c.t.Cleanup(cancelT)
 	messages := chromedp.Console(ctx)
 	go func() {
@@ -131,7 +131,8 @@ func (tb *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	tb.t.Helper()
 	if err := chromedp.Do(tb.ctx, steps...); err != nil {
 		tb.shot("failed-" + strings.ReplaceAll(what, " ", "-"))
-		tb.t.Fatalf("%s, as %s: %v", what, tb.who, err)
+		html, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[string]("document.querySelector('main') ? document.querySelector('main').innerText.slice(0, 600) : ''"))
+		tb.t.Fatalf("%s, as %s: %v\nconsole: %q\npage: %s", what, tb.who, err, tb.c.consoleErrors(), html)
 	}
 }
 
@@ -412,4 +413,92 @@ func TestBrowserExpenseClaim(t *testing.T) {
 		t.Errorf("the pages wrote errors to the console:\n%s", strings.Join(errs, "\n"))
 	}
 	t.Logf("screenshots in %s", c.out)
+}
+
+// TestBrowserCamundaForm: a manager decides a large expense claim through
+// its Camunda Form (examples/expense-approval.form), drawn by form-js: the
+// form shows the claim's values, refuses an empty decision in the browser,
+// and completes the task with the values chosen.
+func TestBrowserCamundaForm(t *testing.T) {
+	if !ui.AssetsBuilt() {
+		t.Fatal("the UI's npm assets are not built: run make ui-assets (make test does)")
+	}
+	e := newEnv(t)
+	ctx := context.Background()
+	var res []engine.Resource
+	for _, name := range []string{"expense-claim.bpmn", "expense-approval.form"} {
+		data, err := os.ReadFile(filepath.Join("..", "examples", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res = append(res, engine.Resource{Name: name, Data: data})
+	}
+	if _, err := e.eng.Deploy(ctx, &engine.DeployParams{Name: "expense", Resources: res}); err != nil {
+		t.Fatal(err)
+	}
+	inst, err := e.eng.Start(ctx, &engine.StartParams{Key: "expense", BusinessKey: "CLAIM-2", Vars: engine.Vars{"employee": "Bob", "amount": int64(2400)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check, err := e.eng.Store().UserTaskList(ctx, &engine.UserTaskListParams{InstanceID: inst.ID, OpenOnly: true})
+	if err != nil || len(check) != 1 {
+		t.Fatalf("the check task: %v %v", check, err)
+	}
+	if err := e.eng.CompleteUserTask(ctx, check[0].ID, engine.Vars{"receiptsComplete": true, "checkedAmount": int64(2400)}); err != nil {
+		t.Fatal(err)
+	}
+	approve, err := e.eng.Store().UserTaskList(ctx, &engine.UserTaskListParams{InstanceID: inst.ID, OpenOnly: true})
+	if err != nil || len(approve) != 1 || approve[0].ElementID != "Activity_0q9a3tf" {
+		t.Fatalf("the approval task: %v %v", approve, err)
+	}
+	id := approve[0].ID
+
+	c := newChrome(t)
+	max := c.tab(e.URL, "max")
+	max.signIn("max")
+	max.open(fmt.Sprintf("/tasks/%d", id))
+	max.do("see the Camunda Form", chromedp.WaitVisible(`.formjs[data-rendered="true"] textarea`))
+	if got := max.count(`.formjs input[type=radio]`); got != 2 {
+		t.Fatalf("the decision has %d choices, expected 2", got)
+	}
+	employee, err := chromedp.Run(max.ctx, chromedp.Value(`.formjs input[type=text]`))
+	if err != nil || employee != "Bob" {
+		t.Errorf("the read-only employee field shows %q (%v), expected Bob", employee, err)
+	}
+	max.do("complete without a decision",
+		chromedp.Click(`[data-formjs-submit]`),
+		chromedp.WaitVisible(`.formjs .fjs-form-field-error`),
+	)
+	max.shot("10-camunda-form-required")
+	if tk, err := e.eng.Store().UserTaskGet(ctx, id); err != nil || !tk.EndedAt.IsZero() {
+		t.Fatalf("the refused form ended the task: %+v %v", tk, err)
+	}
+	max.do("decide",
+		chromedp.Click(`.formjs input[type=radio][id$="-0"]`), // the first choice: Approve
+		chromedp.SendKeys(`.formjs textarea`, "Receipts match the fair's invoice"),
+		chromedp.Click(`[data-formjs-submit]`),
+		onPage("/inbox"),
+		chromedp.WaitVisible(".flash"),
+	)
+	max.shot("11-camunda-form-done")
+	got, err := e.eng.Store().InstanceGet(ctx, inst.ID)
+	if err != nil || got.State != engine.InstanceCompleted {
+		t.Fatalf("the claim did not complete: %+v %v", got, err)
+	}
+	hist, err := e.eng.Store().HistoryList(ctx, inst.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]any{}
+	for _, ev := range hist {
+		if ev.Var != nil {
+			vars[ev.Var.Name] = ev.Var.NewValue
+		}
+	}
+	if vars["decision"] != "approve" || vars["reason"] != "Receipts match the fair's invoice" {
+		t.Errorf("the form wrote decision=%v reason=%v", vars["decision"], vars["reason"])
+	}
+	if errs := c.consoleErrors(); len(errs) > 0 {
+		t.Errorf("the pages wrote errors to the console:\n%s", strings.Join(errs, "\n"))
+	}
 }
