@@ -452,14 +452,3 @@ func (e *Engine) Cancel(ctx context.Context, instanceID int64) error {
 	}
 	return nil
 }
-
-// DefinitionCached returns the definition of id from the engine's cache of
-// parsed models, reading and parsing it on first use: a cheap lookup for
-// callers that need a definition's key or name again and again.
-func (e *Engine) DefinitionCached(ctx context.Context, id int64) (*Definition, error) {
-	m, err := e.modelByID(ctx, e.store, id)
-	if err != nil {
-		return nil, err
-	}
-	return m.def, nil
-}

@@ -213,6 +213,9 @@ type InstanceListParams struct {
 	// activity instance started.
 	ParentInstanceID        int64
 	ParentElementInstanceID int64
+	// IDs, when not empty, selects only these instances: one query for the
+	// instances of a page of tasks.
+	IDs []int64
 }
 
 // UserTaskListParams filter UserTaskList. Zero fields do not filter.

@@ -408,11 +408,7 @@ func (s *Server) cancelInstance(c echo.Context) error {
 // listTasks is in inbox.go.
 
 func (s *Server) getTask(c echo.Context) error {
-	id, err := pathID(c, "user task")
-	if err != nil {
-		return err
-	}
-	t, err := s.visibleTask(c, id)
+	t, err := s.pathTask(c)
 	if err != nil {
 		return err
 	}
@@ -430,6 +426,16 @@ func taskVisibility(c echo.Context) *engine.TaskVisibility {
 		return p.TaskVisibility()
 	}
 	return nil
+}
+
+// pathTask returns the user task of the path's id when the caller may see
+// it (see visibleTask).
+func (s *Server) pathTask(c echo.Context) (*engine.UserTask, error) {
+	id, err := pathID(c, "user task")
+	if err != nil {
+		return nil, err
+	}
+	return s.visibleTask(c, id)
 }
 
 // visibleTask returns the task id when the caller may see it. A task it

@@ -184,6 +184,16 @@ func (s *Server) taskQuery(c echo.Context) (url.Values, error) {
 	return merged, nil
 }
 
+// requestTaskParams reads the inbox parameters of the request, a saved
+// filter's included.
+func (s *Server) requestTaskParams(c echo.Context) (*engine.UserTaskListParams, error) {
+	q, err := s.taskQuery(c)
+	if err != nil {
+		return nil, err
+	}
+	return s.taskListParams(c, q)
+}
+
 // visibleFilter returns the saved filter of id raw when the caller may use it.
 func (s *Server) visibleFilter(c echo.Context, raw string) (*auth.SavedFilter, error) {
 	notFound := &engine.NotFoundError{What: "filter", ID: raw}
@@ -207,11 +217,7 @@ func (s *Server) listTasks(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q, err := s.taskQuery(c)
-	if err != nil {
-		return err
-	}
-	p, err := s.taskListParams(c, q)
+	p, err := s.requestTaskParams(c)
 	if err != nil {
 		return err
 	}

@@ -31,11 +31,7 @@ func (s *Server) me(c echo.Context) error {
 // countTasks counts the tasks GET /api/v1/tasks would list with the same
 // parameters (without limit and after), for the inbox's views.
 func (s *Server) countTasks(c echo.Context) error {
-	q, err := s.taskQuery(c)
-	if err != nil {
-		return err
-	}
-	p, err := s.taskListParams(c, q)
+	p, err := s.requestTaskParams(c)
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -97,6 +98,8 @@ type Server struct {
 	// routes holds the path templates of the registered routes, so
 	// metrics label unmatched requests as such instead of by raw URL.
 	routes map[string]bool
+	// defNames caches the names of process definitions by id.
+	defNames sync.Map
 }
 
 // New returns a Server for cfg.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/batonbpm/baton/bpmn"
 	"github.com/batonbpm/baton/engine"
 	"github.com/batonbpm/baton/server/auth"
 	"github.com/batonbpm/baton/tasks"
@@ -216,11 +217,7 @@ func (s *Server) addComment(c echo.Context) error {
 // taskDiagram answers the BPMN XML of the process definition version the
 // task's instance runs, as GET /process-definitions/:id/xml does.
 func (s *Server) taskDiagram(c echo.Context) error {
-	id, err := pathID(c, "user task")
-	if err != nil {
-		return err
-	}
-	t, err := s.visibleTask(c, id)
+	t, err := s.pathTask(c)
 	if err != nil {
 		return err
 	}
@@ -239,11 +236,7 @@ func (s *Server) taskDiagram(c echo.Context) error {
 // taskVariables answers the variables the task sees (see
 // engine.Engine.UserTaskVars): once it ended, those of its instance.
 func (s *Server) taskVariables(c echo.Context) error {
-	id, err := pathID(c, "user task")
-	if err != nil {
-		return err
-	}
-	t, err := s.visibleTask(c, id)
+	t, err := s.pathTask(c)
 	if err != nil {
 		return err
 	}
@@ -257,11 +250,7 @@ func (s *Server) taskVariables(c echo.Context) error {
 // taskHistory answers the history of the task, oldest first (see
 // taskEvents).
 func (s *Server) taskHistory(c echo.Context) error {
-	id, err := pathID(c, "user task")
-	if err != nil {
-		return err
-	}
-	t, err := s.visibleTask(c, id)
+	t, err := s.pathTask(c)
 	if err != nil {
 		return err
 	}
@@ -336,11 +325,7 @@ type formView struct {
 }
 
 func (s *Server) taskForm(c echo.Context) error {
-	id, err := pathID(c, "user task")
-	if err != nil {
-		return err
-	}
-	t, err := s.visibleTask(c, id)
+	t, err := s.pathTask(c)
 	if err != nil {
 		return err
 	}
@@ -459,6 +444,14 @@ func (s *Server) validateTaskForm(ctx context.Context, t *engine.UserTask, vs en
 	if err != nil {
 		return nil, err
 	}
+	return validateForms(n, f, vs, cur)
+}
+
+// validateForms checks vs against the camunda:formData fields of n, then
+// against the Camunda Form f (nil: none), given the current variables cur,
+// and returns the variables to write.
+func validateForms(n *bpmn.FlowNode, f *engine.Form, vs, cur engine.Vars) (engine.Vars, error) {
+	var err error
 	if n.Human != nil && len(n.Human.FormFields) > 0 {
 		if vs, err = tasks.Validate(n.Human.FormFields, vs, cur); err != nil {
 			return nil, err
@@ -493,20 +486,7 @@ func (s *Server) validateStartForm(ctx context.Context, p *engine.StartParams) (
 	if err != nil {
 		return nil, err
 	}
-	vs := p.Vars
-	if n.Human != nil && len(n.Human.FormFields) > 0 {
-		if vs, err = tasks.Validate(n.Human.FormFields, vs, nil); err != nil {
-			return nil, err
-		}
-	}
-	if f != nil {
-		schema, err := tasks.ParseSchema(f.JSON)
-		if err != nil {
-			return nil, fmt.Errorf("form %s version %d: %w", f.FormID, f.Version, err)
-		}
-		return tasks.ValidateSchema(schema, vs, nil)
-	}
-	return vs, nil
+	return validateForms(n, f, p.Vars, nil)
 }
 
 // adminTakes assigns t to the caller when the caller is an admin and t is

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -316,27 +317,51 @@ func historyOf(ev *engine.HistoryEvent) historyView {
 }
 
 // tasksOf returns the views of ts with the process key, name and business
-// key of each task's instance; each instance and definition is read once.
+// key of each task's instance: the instances in one query, each
+// definition's name read once.
 func (s *Server) tasksOf(ctx context.Context, ts []*engine.UserTask) ([]taskView, error) {
-	insts := map[int64]*engine.Instance{}
+	ids := make([]int64, 0, len(ts))
+	for _, t := range ts {
+		if !slices.Contains(ids, t.InstanceID) {
+			ids = append(ids, t.InstanceID)
+		}
+	}
+	insts := make(map[int64]*engine.Instance, len(ids))
+	if len(ids) > 0 {
+		list, err := s.store.InstanceList(ctx, &engine.InstanceListParams{IDs: ids, Page: engine.Page{Limit: len(ids)}})
+		if err != nil {
+			return nil, fmt.Errorf("the instances of %d user tasks: %w", len(ts), err)
+		}
+		for _, in := range list {
+			insts[in.ID] = in
+		}
+	}
 	out := make([]taskView, 0, len(ts))
 	for _, t := range ts {
 		v := taskOf(t)
-		inst, ok := insts[t.InstanceID]
-		if !ok {
-			var err error
-			if inst, err = s.store.InstanceGet(ctx, t.InstanceID); err != nil {
-				return nil, fmt.Errorf("the instance of user task %d: %w", t.ID, err)
+		if inst := insts[t.InstanceID]; inst != nil {
+			v.ProcessKey, v.BusinessKey = inst.Key, inst.BusinessKey
+			name, err := s.definitionName(ctx, inst.DefinitionID)
+			if err != nil {
+				return nil, fmt.Errorf("the definition of user task %d: %w", t.ID, err)
 			}
-			insts[t.InstanceID] = inst
+			v.ProcessName = name
 		}
-		v.ProcessKey, v.BusinessKey = inst.Key, inst.BusinessKey
-		def, err := s.eng.DefinitionCached(ctx, inst.DefinitionID)
-		if err != nil {
-			return nil, fmt.Errorf("the definition of user task %d: %w", t.ID, err)
-		}
-		v.ProcessName = def.Name
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// definitionName returns the name of definition id, read once: a
+// definition never changes.
+func (s *Server) definitionName(ctx context.Context, id int64) (string, error) {
+	if name, ok := s.defNames.Load(id); ok {
+		return name.(string), nil
+	}
+	def, err := s.store.DefinitionGet(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	s.defNames.Store(id, def.Name)
+	return def.Name, nil
 }

@@ -678,6 +678,11 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) engine.Store) {
 		if len(insts) != 2 || insts[0].ID != ids[0] || insts[1].ID != ids[2] {
 			t.Fatalf("instances of p with business key a: %+v", insts)
 		}
+		some, err := s.InstanceList(ctx, &engine.InstanceListParams{IDs: []int64{q.ID, ids[1], 987654321}})
+		must(t, err)
+		if len(some) != 2 || some[0].ID != ids[1] || some[1].ID != q.ID {
+			t.Fatalf("instances %d and %d by id: %+v", ids[1], q.ID, some)
+		}
 		done, err := s.InstanceList(ctx, &engine.InstanceListParams{State: engine.InstanceCompleted})
 		must(t, err)
 		if len(done) != 1 || done[0].ID != q.ID {

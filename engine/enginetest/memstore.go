@@ -646,7 +646,8 @@ func (t *memTx) InstanceList(ctx context.Context, p *engine.InstanceListParams) 
 		in := t.instances[id].inst
 		if (p.Key == "" || in.Key == p.Key) && (p.State == "" || in.State == p.State) && (p.BusinessKey == "" || in.BusinessKey == p.BusinessKey) &&
 			(p.ParentInstanceID == 0 || in.ParentInstanceID == p.ParentInstanceID) &&
-			(p.ParentElementInstanceID == 0 || in.ParentElementInstanceID == p.ParentElementInstanceID) {
+			(p.ParentElementInstanceID == 0 || in.ParentElementInstanceID == p.ParentElementInstanceID) &&
+			(len(p.IDs) == 0 || slices.Contains(p.IDs, in.ID)) {
 			out = append(out, &in)
 		}
 	}

@@ -505,6 +505,13 @@ func (s *Store) InstanceList(ctx context.Context, p *engine.InstanceListParams) 
 	if p.ParentElementInstanceID != 0 {
 		w.add(`parent_element_instance_id = ?`, p.ParentElementInstanceID)
 	}
+	if len(p.IDs) > 0 {
+		args := make([]any, len(p.IDs))
+		for i, id := range p.IDs {
+			args[i] = id
+		}
+		w.add(`id IN (?`+strings.Repeat(`, ?`, len(p.IDs)-1)+`)`, args...)
+	}
 	if err := s.afterTime(&w, p.Page, "started_at", "id", false); err != nil {
 		return nil, err
 	}
