@@ -246,3 +246,28 @@ func TestTaskPage(t *testing.T) {
 	}
 	wantStatus(t, "complete twice", sally.post(path+"/complete", url.Values{"approvedAmount": {"900"}}), http.StatusConflict)
 }
+
+// A manager (group managers) assigns a task to someone; staff may not.
+func TestTaskAssign(t *testing.T) {
+	e := newEnv(t)
+	id := startExpense(t, e, 1)[0]
+	path := fmt.Sprintf("/tasks/%d", id)
+	sally := e.signIn("sally")
+	if strings.Contains(sally.get(path).Body, `action="`+path+`/assign"`) {
+		t.Errorf("sally (staff, not a manager) is offered to assign the task")
+	}
+	wantStatus(t, "sally assigns", sally.post(path+"/assign", url.Values{"assignee": {"sam"}}), http.StatusForbidden)
+	admin := e.signIn("admin")
+	if !strings.Contains(admin.get(path).Body, `action="`+path+`/assign"`) {
+		t.Fatalf("the admin is not offered to assign the task")
+	}
+	wantStatus(t, "the admin assigns to sam", admin.post(path+"/assign", url.Values{"assignee": {"sam"}}), http.StatusSeeOther)
+	tk, err := e.eng.Store().UserTaskGet(context.Background(), id)
+	if err != nil || tk.Assignee != "sam" {
+		t.Fatalf("after assigning: %+v %v", tk, err)
+	}
+	sam := e.signIn("sam")
+	if p := sam.get("/inbox?view=mine"); !strings.Contains(p.Body, fmt.Sprintf(`data-task-id="%d"`, id)) {
+		t.Errorf("sam's list lacks the task assigned to him")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,8 +67,9 @@ type taskPage struct {
 	Variables map[string]any
 	Comments  []comment
 	History   []historyEvent
-	// Mine: the caller is the assignee; Claimable: nobody is.
-	Mine, Claimable, Pending bool
+	// Mine: the caller is the assignee; Claimable: nobody is; Manager: the
+	// caller may assign the task to anyone (an admin, or in managers).
+	Mine, Claimable, Pending, Manager bool
 }
 
 // fields is the data of the "fields" template.
@@ -130,6 +132,7 @@ func (u *UI) loadTask(c echo.Context, p *page, id string) (*taskPage, error) {
 	d.Mine = d.Task.Assignee != "" && d.Task.Assignee == p.Me.Name
 	d.Claimable = d.Task.Assignee == ""
 	d.Pending = d.Task.Delegation == "pending"
+	d.Manager = p.Me.Role == "admin" || slices.Contains(p.Me.Groups, "managers")
 	return d, nil
 }
 
@@ -168,6 +171,8 @@ func (u *UI) taskAction(c echo.Context) error {
 		err = u.post(c, taskPath(id, action), nil, nil)
 	case "delegate":
 		err = u.post(c, taskPath(id, "delegate"), map[string]string{"to": strings.TrimSpace(c.FormValue("to"))}, nil)
+	case "assign":
+		err = u.post(c, taskPath(id, "assign"), map[string]string{"assignee": strings.TrimSpace(c.FormValue("assignee"))}, nil)
 	case "comment":
 		err = u.post(c, taskPath(id, "comments"), map[string]string{"text": c.FormValue("text")}, nil)
 	case "complete":
@@ -179,8 +184,9 @@ func (u *UI) taskAction(c echo.Context) error {
 		return notYours(id, err)
 	}
 	msg := map[string]string{"claim": "You claimed the task", "unclaim": "You gave the task back to its groups",
-		"resolve": "You resolved the task: it went back to its owner", "delegate": "Delegated the task", "comment": "Comment added"}[action]
-	if action == "unclaim" || action == "delegate" || action == "resolve" {
+		"resolve": "You resolved the task: it went back to its owner", "delegate": "Delegated the task", "comment": "Comment added",
+		"assign": "Assigned the task"}[action]
+	if action == "unclaim" || action == "delegate" || action == "resolve" || action == "assign" {
 		// The caller may no longer see the task.
 		var t task
 		if err := u.get(c, taskPath(id), nil, &t); err != nil {
