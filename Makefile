@@ -6,7 +6,7 @@ GO       ?= go
 NPM      ?= npm
 FUZZTIME ?= 3m
 
-.PHONY: all build run serve test bench bench-peer bench-store bench-jobs bench-inbox lint fuzz clean ui-assets chromium
+.PHONY: all build run serve test bench bench-peer bench-store bench-jobs bench-inbox bench-workers lint fuzz clean ui-assets chromium camunda-client
 
 all: build
 
@@ -28,6 +28,13 @@ $(UI_VENDOR)/.built: ui/node_modules/.package-lock.json
 	@touch $@
 
 ui-assets: $(UI_VENDOR)/.built
+
+# Camunda's own external-task client, which a test runs against baton serve.
+examples/camunda-worker/node_modules/.package-lock.json: examples/camunda-worker/package-lock.json examples/camunda-worker/package.json
+	$(NPM) ci --prefix examples/camunda-worker --no-audit --no-fund
+	@touch $@
+
+camunda-client: examples/camunda-worker/node_modules/.package-lock.json
 
 # The browser tests drive Debian's chromium; install it where it is missing.
 chromium:
@@ -52,7 +59,7 @@ serve: build
 
 # Tests read CI from the environment themselves: under CI=true the database
 # tests fail instead of skipping when no PostgreSQL answers.
-test: ui-assets chromium
+test: ui-assets chromium camunda-client
 	@unformatted="$$(gofmt -l .)"; \
 	if [ -n "$$unformatted" ]; then \
 		echo "gofmt: these files are not formatted (run gofmt -w on them):"; \
@@ -84,6 +91,13 @@ bench-store:
 # 10,000 due timers; make bench-jobs JOBSFLAGS='-n 20000'.
 bench-jobs:
 	$(GO) run ./bench/jobs $(JOBSFLAGS)
+
+# Service-task hooks on PostgreSQL (BATON_BENCH_DATABASE_URL, else the test
+# database): external-task round trips/s (fetch-and-lock + complete) with 8
+# workers over HTTP and p50/p99 from job creation to completion. See
+# bench/workers/main.go; e.g. WORKERSFLAGS='-n 5000 -workers 16'.
+bench-workers:
+	$(GO) run ./bench/workers $(WORKERSFLAGS)
 
 # The inbox queries through the HTTP API on PostgreSQL
 # (BATON_BENCH_DATABASE_URL, else the test database): 1,000,000 open tasks,

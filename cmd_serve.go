@@ -22,6 +22,7 @@ import (
 	"github.com/batonbpm/baton/engine/sqlstore"
 	"github.com/batonbpm/baton/server"
 	"github.com/batonbpm/baton/server/auth"
+	"github.com/batonbpm/baton/server/webhook"
 	"github.com/batonbpm/baton/ui"
 )
 
@@ -64,6 +65,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	deploy := fs.String("deploy", "", "deploy the .bpmn files of this directory (or this one file) before serving")
 	demo := fs.Bool("demo", false, "when the database has no users, add the demo users (auth.DemoUsers, public passwords) and print their logins")
 	shutdownTimeout := fs.Duration("shutdown-timeout", shutdownTimeoutDefault, "how long a shutdown waits for requests in flight")
+	otelEndpoint := fs.String("otel-endpoint", envOr("BATON_OTEL_ENDPOINT", ""), "export OpenTelemetry spans over OTLP/HTTP to this collector, e.g. http://localhost:4318; off when empty (env BATON_OTEL_ENDPOINT)")
+	webhookAllow := fs.String("webhook-allow", envOr("BATON_WEBHOOK_ALLOW", ""), "comma-separated hosts and CIDRs that webhooks and task notifications may call; every address but link-local, metadata, unspecified and multicast ones when empty (env BATON_WEBHOOK_ALLOW)")
 	defWorkers := engine.ExecutorWorkersDefault
 	if v := os.Getenv("BATON_JOB_WORKERS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -76,7 +79,12 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	workers := fs.Int("job-workers", defWorkers, "how many jobs (timers, Go handler work) run at once; 0 runs none on this node (env BATON_JOB_WORKERS)")
 	poll := fs.Duration("job-poll", engine.ExecutorPollDefault, "how often the job executor looks for due jobs when nothing wakes it")
 	lease := fs.Duration("job-lease", engine.ExecutorLeaseDefault, "how long a claimed job is this node's; another node takes over a job whose lease expired")
+	limits := addLimitFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := limits.apply(&server.Config{}); err != nil {
+		fmt.Fprintln(stderr, "baton serve:", err)
 		return 2
 	}
 	if *workers < 0 {
@@ -92,8 +100,31 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "baton serve:", err)
 		return 2
 	}
+	allow, err := webhook.ParseAllowList(*webhookAllow)
+	if err != nil {
+		fmt.Fprintln(stderr, "baton serve: --webhook-allow:", err)
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+
+	tp, err := newTracing(ctx, *otelEndpoint, log)
+	if err != nil {
+		log.Error("set up tracing", "err", err)
+		return 2
+	}
+	tracer := installTracing(tp)
+	if tp != nil {
+		log.Info("tracing: exporting spans over OTLP/HTTP", "endpoint", *otelEndpoint, "service", serviceName)
+		defer func() {
+			// Flush the spans still batched, after the server and the jobs stopped.
+			fctx, cancel := context.WithTimeout(context.Background(), tracingFlushTimeout)
+			defer cancel()
+			if err := tp.Shutdown(fctx); err != nil {
+				log.Warn("tracing: flush spans on exit", "err", err)
+			}
+		}()
+	}
 
 	store, err := sqlstore.Open(ctx, *dbURL)
 	if err != nil {
@@ -106,12 +137,17 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		log.Error("open the database", "err", err)
 		return 1
 	}
-	eng := engine.New(store, engine.Config{})
+	eng := engine.New(store, engine.Config{TracerProvider: tracer})
 	if serveSetup != nil {
 		if err := serveSetup(eng); err != nil {
 			log.Error("set up the engine", "err", err)
 			return 1
 		}
+	}
+	hooks, err := webhook.New(ctx, webhook.Config{DB: store.DB(), Engine: eng, Allow: allow, Logger: log})
+	if err != nil {
+		log.Error("set up webhooks", "err", err)
+		return 1
 	}
 	var secret []byte
 	if v := os.Getenv("BATON_SESSION_SECRET"); v != "" {
@@ -129,7 +165,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	srv, err := server.New(server.Config{Engine: eng, DB: db, Dialect: dialect, Logger: log, Auth: au})
+	scfg := server.Config{Engine: eng, DB: db, Dialect: dialect, Logger: log, Auth: au, Webhooks: hooks, TracerProvider: tracer}
+	limits.apply(&scfg) // checked after the flags were parsed
+	srv, err := server.New(scfg)
 	if err != nil {
 		log.Error("build the server", "err", err)
 		return 1
@@ -176,6 +214,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	jobsDone := make(chan struct{})
 	jctx, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
+	go hooks.Run(jctx) // other nodes' webhook changes
 	if *workers > 0 {
 		x := eng.NewExecutor(engine.ExecutorConfig{Workers: *workers, Poll: *poll, Lease: *lease, Logger: log})
 		log.Info("job executor running", "owner", x.Owner(), "workers", *workers, "poll", *poll)

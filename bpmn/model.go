@@ -586,6 +586,9 @@ type TaskDef struct {
 	Type string
 	// Retries is zeebe:taskDefinition retries, 0 when not given.
 	Retries int
+	// Priority is camunda:taskPriority: external workers that fetch by
+	// priority get higher ones first. nil when not given (priority 0).
+	Priority *Expression
 	// Implementation is the BPMN implementation attribute.
 	Implementation string
 	// JavaClass, JavaExpression and DelegateExpression are camunda:class,

@@ -685,6 +685,8 @@ func (p *parser) camundaAttr(n *FlowNode, o owner, local, v string) {
 		task().Type = v
 	case "topic":
 		task().Topic = p.expr(v, n.Line, o, what)
+	case "taskPriority":
+		task().Priority = p.expr(v, n.Line, o, what)
 	case "class":
 		task().JavaClass = v
 	case "expression":

@@ -123,6 +123,7 @@ func (e *Engine) newCmd(ctx context.Context, tx Store, name string, m *model) *c
 	info, _ := ctx.Value(ctxKey{}).(CommandInfo)
 	info.Name = name
 	info.Time = e.cfg.NowFunc().UTC()
+	info.TraceID = TraceID(ctx)
 	c := cmdPool.Get().(*cmd)
 	if c.handedVars == nil {
 		c.handedVars = func() Vars { return c.visibleShared(c.handedScope) }
@@ -188,6 +189,7 @@ func clearSlice[T any](s []T) []T {
 func (e *Engine) command(ctx context.Context, name string, m *model, fn func(c *cmd) error) error {
 	var c *cmd
 	began := time.Now()
+	ctx, span := e.startCommand(ctx, name)
 	err := e.store.Tx(ctx, func(tx Store) error {
 		if c != nil {
 			c.release()
@@ -196,6 +198,7 @@ func (e *Engine) command(ctx context.Context, name string, m *model, fn func(c *
 		return fn(c)
 	})
 	e.observe(name, c, began, err)
+	endCommand(span, c, err)
 	if c != nil {
 		c.release()
 	}
@@ -243,6 +246,9 @@ func (c *cmd) load(st *LiveState) error {
 
 // save writes every changed row and the history of the command.
 func (c *cmd) save() error {
+	if err := c.enqueueFollowUps(); err != nil {
+		return err
+	}
 	c.inst.Revision = c.prevRev + 1
 	ch := &c.changes
 	ch.Instance, ch.Created, ch.PrevRevision, ch.History = c.inst, c.created, c.prevRev, c.history

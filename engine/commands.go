@@ -127,6 +127,7 @@ func (e *Engine) startedBefore(ctx context.Context, key, startKey string) (*Inst
 func (e *Engine) onInstance(ctx context.Context, name string, instanceID int64, fn func(c *cmd) error) error {
 	var c *cmd
 	began := time.Now()
+	ctx, span := e.startCommand(ctx, name)
 	err := e.store.Tx(ctx, func(tx Store) error {
 		st, err := tx.InstanceLock(ctx, instanceID)
 		if err != nil {
@@ -155,6 +156,7 @@ func (e *Engine) onInstance(ctx context.Context, name string, instanceID int64, 
 		return c.save()
 	})
 	e.observe(name, c, began, err)
+	endCommand(span, c, err)
 	if c != nil {
 		c.release()
 	}
@@ -421,6 +423,10 @@ func (c *cmd) retryJob(ei *ElementInstance, jobID int64, retries int) error {
 		if j.ID == jobID {
 			j.State, j.Retries, j.DueAt, j.dirty = JobActive, retries, c.now, true
 			if h := c.e.handler(j.Topic); h != nil && j.Kind == JobWork {
+				if c.e.isOutbound(j.Topic) {
+					c.noteDue(j.DueAt) // for the job executor, after the commit
+					return nil
+				}
 				return c.work(ei, j, h)
 			}
 			return nil

@@ -94,4 +94,61 @@
 // Store is the persistence boundary. enginetest.MemStore keeps everything in
 // memory; sqlstore keeps it in PostgreSQL or SQLite. enginetest.RunConformance
 // is the suite every Store passes.
+//
+// # Embedding Baton in a Go program
+//
+// Baton is a library as well as a server: open a store, build an engine,
+// register a Go handler per service-task topic, deploy, start, and run the
+// job executor. examples/embedded is the whole program, with its test.
+//
+//	// sqlite://FILE (or sqlite::memory:) or postgres://…; Open connects and
+//	// applies the migrations.
+//	store, err := sqlstore.Open(ctx, "sqlite://payments.db")
+//	if err != nil { … }
+//	defer store.Close()
+//	eng := engine.New(store, engine.Config{})
+//
+//	// A handler works every job of its topic (camunda:topic, zeebe:taskDefinition type).
+//	eng.RegisterHandler("charge-card", func(ctx context.Context, j *engine.Job) (engine.Vars, error) {
+//		amount, _ := j.Variables()["amount"].(int64)
+//		if amount > 1000 {
+//			// Thrown at the task: an error boundary event or event
+//			// sub-process with this code catches it, else an incident.
+//			return nil, &engine.BPMNError{Code: "CARD_DECLINED", Message: "over the limit"}
+//		}
+//		return engine.Vars{"receipt": "R-" + j.BusinessKey}, nil // merged into the instance
+//	})
+//
+//	_, err = eng.Deploy(ctx, &engine.DeployParams{Resources: []engine.Resource{{Name: "payment.bpmn", Data: xml}}})
+//	xctx, stop := context.WithCancel(ctx)
+//	done := make(chan error)
+//	go func() { done <- eng.NewExecutor(engine.ExecutorConfig{}).Run(xctx) }()
+//	inst, err := eng.Start(ctx, &engine.StartParams{Key: "payment", Vars: engine.Vars{"amount": int64(120)}})
+//	…
+//	stop() // jobs running finish, queued ones are released
+//	<-done
+//
+// A handler runs inside the command that reaches its task, in the same
+// transaction: what it returns commits with the task's completion (TxStore
+// gives it that transaction for writes of its own). A handler's plain error
+// fails the attempt: the job executor retries it with backoff (the model's
+// camunda:failedJobRetryTimeCycle, else Config.RetryBackoff doubling), and
+// with no retries left an incident holds it. Tasks after an asynchronous
+// continuation (camunda:asyncBefore) and retries run in the executor, so a
+// program that embeds Baton runs one, as `baton serve` does. Observe tells
+// the program what each command did, e.g. which instances ended. A topic
+// with no Go handler waits for webhooks or external workers.
+//
+// # Tracing
+//
+// With Config.TracerProvider set, commands, executor jobs and Go handlers
+// are OpenTelemetry spans (without one the engine starts none, at no cost
+// on the path of a command): "command start" is a child of the span in the
+// command's context (the HTTP request's, in baton serve); "job <topic>" is
+// the executor's run of a job, continuing the trace of the command that
+// created it (Job.Traceparent); "handler <topic>" is a Go handler's call.
+// A command's history events carry its trace id (CommandInfo.TraceID;
+// sqlstore has no column for it yet and reads it back empty).
+// TraceID, Traceparent and InjectTraceparent carry a trace to logs, worker
+// payloads and outgoing requests. See trace.go.
 package engine

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/batonbpm/baton/bpmn"
 )
 
@@ -35,6 +37,11 @@ type Config struct {
 	// RetryBackoff is the wait before the first retry of a failed job when
 	// the model gives no retry cycle. Default RetryBackoffDefault.
 	RetryBackoff time.Duration
+	// TracerProvider makes the spans of commands, jobs and Go handlers (see
+	// trace.go). Default none: the engine starts no spans, at no cost, and
+	// still records the trace id of its callers' contexts in history and
+	// jobs.
+	TracerProvider trace.TracerProvider
 }
 
 // IDBlockSizeDefault is the default Config.IDBlockSize.
@@ -45,8 +52,9 @@ const JobRetriesDefault = 3
 
 // Engine runs commands against a Store. It is safe for concurrent use.
 type Engine struct {
-	store Store
-	cfg   Config
+	store  Store
+	cfg    Config
+	tracer trace.Tracer
 
 	// handlers maps topics to Go handlers. It is replaced, never changed,
 	// so commands read it without a lock.
@@ -54,6 +62,14 @@ type Engine struct {
 	handlers   atomic.Pointer[map[string]HandlerFunc]
 	// observers are replaced under handlersMu like handlers.
 	observers atomic.Pointer[[]Observer]
+	// outbound holds the topics whose handlers call out of the process and
+	// so run outside commands (RegisterOutboundHandler): topic → true.
+	outbound sync.Map
+	// taskListeners are replaced under handlersMu like handlers (ListenTasks).
+	taskListeners atomic.Pointer[[]TaskListenerFunc]
+
+	// workWaiters are the long polls of external workers (external.go).
+	workWaiters workWaiters
 
 	// wake and due tell executors that a command scheduled a job (see nudge).
 	wake  chan struct{}
@@ -74,7 +90,7 @@ func New(store Store, cfg Config) *Engine {
 	}
 	cfg.IDBlockSize = cmp.Or(cfg.IDBlockSize, IDBlockSizeDefault)
 	cfg.JobRetries = cmp.Or(cfg.JobRetries, JobRetriesDefault)
-	e := &Engine{store: store, cfg: cfg, wake: make(chan struct{}, 1)}
+	e := &Engine{store: store, cfg: cfg, tracer: newTracer(&cfg), wake: make(chan struct{}, 1)}
 	e.handlers.Store(&map[string]HandlerFunc{})
 	e.observers.Store(&[]Observer{})
 	return e
@@ -161,8 +177,10 @@ func (e *DeployError) Unwrap() error { return ErrInvalid }
 // nothing is new, the returned deployment is the latest one's.
 func (e *Engine) Deploy(ctx context.Context, p *DeployParams) (*Deployment, error) {
 	began := time.Now()
+	ctx, span := e.startCommand(ctx, "deploy")
 	d, err := e.deploy(ctx, p)
 	e.observe("deploy", nil, began, err)
+	endCommand(span, nil, err)
 	return d, err
 }
 

@@ -179,8 +179,11 @@ func (x *Executor) claim(ctx context.Context, limit int) ([]*Job, error) {
 // run runs one claimed job, logging what goes wrong: the job stays with its
 // lease, which expires, or an incident holds it.
 func (x *Executor) run(ctx context.Context, j *Job) {
-	if err := x.e.runJob(ctx, j, x.cfg.Owner); err != nil {
-		x.log.WarnContext(ctx, "job executor: run job", "job", j.ID, "kind", j.Kind, "element", j.ElementID, "instance", j.InstanceID, "err", err)
+	ctx, span := x.e.startJob(ctx, j, x.cfg.Owner)
+	err := x.e.runJob(ctx, j, x.cfg.Owner)
+	endSpan(span, err)
+	if err != nil {
+		x.log.WarnContext(ctx, "job executor: run job", "job", j.ID, "kind", j.Kind, "element", j.ElementID, "instance", j.InstanceID, "traceId", TraceID(ctx), "err", err)
 	}
 }
 
@@ -208,6 +211,12 @@ func (e *Engine) runJob(ctx context.Context, j *Job, owner string) error {
 	}
 	if j.Kind == JobCall {
 		return e.runCall(ctx, j, owner)
+	}
+	if j.Kind == JobFollowUp {
+		return e.runFollowUp(ctx, j, owner)
+	}
+	if j.Kind == JobWork && e.isOutbound(j.Topic) {
+		return e.runOutbound(ctx, j, owner)
 	}
 	if j.InstanceID == 0 {
 		return e.fireStartTimer(ctx, j, owner)

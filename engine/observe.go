@@ -59,6 +59,9 @@ func (e *Engine) observe(name string, c *cmd, began time.Time, err error) {
 			}
 		}
 	}
+	if err == nil && c != nil {
+		e.workReady(c)
+	}
 	obs := *e.observers.Load()
 	if len(obs) == 0 {
 		return

@@ -169,12 +169,24 @@ func (c *cmd) createJob(ei *ElementInstance) error {
 			retries = s.Repeat()
 		}
 	}
+	priority := 0
+	if t := ei.node.Task; t != nil && t.Priority != nil {
+		if priority, err = c.evalInt(ei, t.Priority, "camunda:taskPriority", 0); err != nil {
+			return err
+		}
+	}
 	j := c.newJob()
 	*j = Job{ID: id, Kind: JobWork, InstanceID: c.inst.ID, ElementInstanceID: ei.ID, ElementID: ei.ElementID, Topic: topic,
-		State: JobActive, Retries: retries, DueAt: c.now, CreatedAt: c.now, Headers: headers, BusinessKey: c.inst.BusinessKey, dirty: true, fresh: true}
+		State: JobActive, Retries: retries, DueAt: c.now, CreatedAt: c.now, Headers: headers, BusinessKey: c.inst.BusinessKey,
+		ProcessKey: c.inst.Key, Priority: priority, Traceparent: Traceparent(c.ctx), dirty: true, fresh: true}
 	c.jobs = append(c.jobs, j)
 	c.record(ei, EventJobCreated, "")
 	if h := c.e.handler(topic); h != nil {
+		if c.e.isOutbound(topic) {
+			// Worked by the job executor once this command committed.
+			c.noteDue(j.DueAt)
+			return nil
+		}
 		return c.work(ei, j, h)
 	}
 	return nil
@@ -188,8 +200,14 @@ func (c *cmd) work(ei *ElementInstance, j *Job, h HandlerFunc) error {
 	c.handed = *j
 	c.handedScope = ei.ID
 	c.handed.varsFunc = c.handedVars
-	out, err := h(context.WithValue(c.ctx, txKey{}, c.tx), &c.handed)
+	out, err := c.runHandler(h)
 	c.handed = Job{}
+	return c.workDone(ei, j, out, err)
+}
+
+// workDone records what a handler answered for job j of ei: output
+// variables, a *BPMNError to throw, or another error that costs a retry.
+func (c *cmd) workDone(ei *ElementInstance, j *Job, out Vars, err error) error {
 	if err == nil {
 		return c.jobDone(ei, j, out)
 	}

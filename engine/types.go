@@ -247,6 +247,16 @@ type Job struct {
 	Headers map[string]string
 	// BusinessKey is the instance's business key (for handlers and workers).
 	BusinessKey string
+	// Traceparent is the W3C traceparent of the command that created the
+	// job, or "": the executor's span of the job continues its trace, and
+	// workers and webhooks receive it. A store that cannot keep it returns
+	// it empty.
+	Traceparent string
+	// ProcessKey is the process key of the job's instance, and Priority the
+	// task's camunda:taskPriority (0 when not given): external workers
+	// fetch by both (see FetchAndLock).
+	ProcessKey string
+	Priority   int
 	// Timer is the schedule of a timer job as "timeCycle R3/PT10M" (type,
 	// space, the evaluated value); Fired counts how often it fired.
 	Timer string
@@ -479,6 +489,9 @@ type CommandInfo struct {
 	Actor string
 	// RequestID correlates the command with the request that caused it.
 	RequestID string
+	// TraceID is the W3C trace id of the command's span (32 hex digits),
+	// or "" when the command ran outside a trace (see trace.go).
+	TraceID string
 	// Time is when the command ran; every event of it has this time.
 	Time time.Time
 }

@@ -94,6 +94,7 @@ func errorStatus(err error, requestID string) (status int, body errorInfo, inter
 		httpErr     *echo.HTTPError
 		opErr       *net.OpError
 		throttled   *auth.ThrottledError
+		limited     *rateLimitedError
 	)
 	switch {
 	case errors.Is(err, engine.ErrUnavailable):
@@ -106,6 +107,8 @@ func errorStatus(err error, requestID string) (status int, body errorInfo, inter
 		return http.StatusForbidden, errorInfo{Code: "forbidden", Message: err.Error()}, false
 	case errors.As(err, &throttled):
 		return http.StatusTooManyRequests, errorInfo{Code: "too_many_requests", Message: throttled.Error()}, false
+	case errors.As(err, &limited):
+		return http.StatusTooManyRequests, errorInfo{Code: "too_many_requests", Message: limited.Error()}, false
 	case errors.As(err, &deployErr):
 		info := errorInfo{Code: "invalid_model", Message: deployErr.Error()}
 		if deployErr.Err != nil {
@@ -171,6 +174,11 @@ const retryAfterSeconds = "1"
 func (s *Server) handleError(err error, c echo.Context) {
 	rid := requestIDOf(c)
 	status, info, internal := errorStatus(err, rid)
+	var camunda *camundaErrorView // /engine-rest answers Camunda's {type, message} (camunda.go)
+	if isCamundaPath(c.Request().URL.Path) {
+		cs, body, ci := camundaErrorStatus(err, rid)
+		status, camunda, internal = cs, &body, ci
+	}
 	if internal {
 		attrs := []any{"requestId", rid, "method", c.Request().Method, "path", c.Request().URL.Path, "err", err}
 		var pe *panicError
@@ -182,7 +190,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	var throttled *auth.ThrottledError
+	var (
+		throttled *auth.ThrottledError
+		limited   *rateLimitedError
+	)
 	switch {
 	case status == http.StatusServiceUnavailable:
 		// What is unavailable is expected back soon: a database restart
@@ -190,12 +201,17 @@ func (s *Server) handleError(err error, c echo.Context) {
 		c.Response().Header().Set("Retry-After", retryAfterSeconds)
 	case errors.As(err, &throttled):
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(throttled.RetryAfter.Seconds()))))
+	case errors.As(err, &limited):
+		c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfterOf(limited.retryAfter)))
 	case status == http.StatusUnauthorized:
 		c.Response().Header().Set("WWW-Authenticate", `Basic realm="baton", charset="UTF-8"`)
 	}
-	if c.Request().Method == http.MethodHead {
+	switch {
+	case c.Request().Method == http.MethodHead:
 		err = c.NoContent(status)
-	} else {
+	case camunda != nil:
+		err = c.JSON(status, camundaBodyFor(c, status, camunda))
+	default:
 		err = c.JSON(status, errorBody{Error: info})
 	}
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -117,7 +118,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			actor = p.Actor()
 		}
 		s.log.Log(req.Context(), level, "request",
-			"requestId", requestIDOf(c), "actor", actor, "method", req.Method, "path", req.URL.Path, "route", route,
+			"requestId", requestIDOf(c), "traceId", engine.TraceID(req.Context()), "actor", actor, "method", req.Method, "path", req.URL.Path, "route", route,
 			"status", res.Status, "bytes", res.Size, "duration", d)
 		return nil
 	}
@@ -139,17 +140,30 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// limitBody refuses bodies larger than the limit: at once when
-// Content-Length says so, else when reading passes it.
+// limitBody refuses bodies larger than the limit (the deployment limit for
+// deployments): at once when Content-Length says so, else when reading
+// passes it.
 func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		if req.ContentLength > s.bodyLimit {
-			return &http.MaxBytesError{Limit: s.bodyLimit}
+		limit := s.bodyLimit
+		if deployRoute(req.Method, c.Path()) {
+			limit = s.deployBodyLimit
 		}
-		req.Body = http.MaxBytesReader(c.Response(), req.Body, s.bodyLimit)
+		if req.ContentLength > limit {
+			return &http.MaxBytesError{Limit: limit}
+		}
+		req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
 		return next(c)
 	}
+}
+
+// deployRoute reports whether a route takes deployments: POST
+// /api/v1/deployments, and /engine-rest's deployment/create under either
+// of its prefixes.
+func deployRoute(method, route string) bool {
+	return method == http.MethodPost && (route == "/api/v1/deployments" ||
+		strings.HasPrefix(route, "/engine-rest/") && strings.HasSuffix(route, "/deployment/create"))
 }
 
 // tooLarge reports whether err comes from reading past the body limit.

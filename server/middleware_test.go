@@ -82,7 +82,7 @@ func TestRequestID(t *testing.T) {
 func TestBodyLimit(t *testing.T) {
 	t.Parallel()
 	var log bytes.Buffer
-	_, c := memServer(t, server.Config{BodyLimit: 1000}, &log)
+	_, c := memServer(t, server.Config{BodyLimit: 1000, DeployBodyLimit: 1000}, &log)
 	big := bytes.Repeat([]byte("x"), 5000)
 	wantError(t, c.do("POST", "/api/v1/deployments", big, "Content-Type", "application/xml"), http.StatusRequestEntityTooLarge, "too_large")
 

@@ -44,6 +44,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	param := regexp.MustCompile(`:([A-Za-z0-9_]+)`)
 	registered := map[string]bool{}
 	for _, rt := range srv.Echo().Routes() {
+		// Only /api/v1 is Baton's to document: /engine-rest is Camunda 7's
+		// documented REST API (camunda.go), left out on purpose.
 		if !strings.HasPrefix(rt.Path, "/api/v1/") || strings.Contains(rt.Path, "*") {
 			continue
 		}

@@ -1,6 +1,8 @@
 // Package server serves Baton over HTTP with echo: the JSON API under
 // /api/v1 (described by the OpenAPI document served at
-// /api/v1/openapi.json), /healthz, /readyz and Prometheus /metrics.
+// /api/v1/openapi.json), the Camunda 7 REST API under /engine-rest
+// (camunda.go; its errors are Camunda's {"type":…,"message":…}), /healthz,
+// /readyz and Prometheus /metrics.
 //
 // # Requests
 //
@@ -8,7 +10,19 @@
 // echoed in the response) that is written to the log lines of the request
 // and, through engine.WithCommandInfo, to the history rows of the commands
 // it causes. Bodies are limited to Config.BodyLimit; a panic in a handler is
-// logged and answered with a 500.
+// logged and answered with a 500. Each request is an OpenTelemetry span
+// named by its route (trace.go), the child of the caller's W3C traceparent
+// when it sends one; the engine's command spans are its children, and its
+// log line carries the trace id.
+//
+// # Write paths
+//
+// Bodies are limited to Config.BodyLimit, deployments to
+// Config.DeployBodyLimit (413). Requests are rate limited per caller and,
+// without valid credentials, per client address (ratelimit.go; 429 with
+// Retry-After). Unsafe /api/v1 requests with an Idempotency-Key run once
+// per caller and key (idempotency.go). Every change, and every refusal of
+// one, is a row of the audit log, read at GET /api/v1/audit (audit.go).
 //
 // # Errors
 //
@@ -45,21 +59,30 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
+	"gorm.io/gorm"
 
-	"github.com/batonbpm/baton/bpmn"
 	"github.com/batonbpm/baton/engine"
 	"github.com/batonbpm/baton/engine/sqlstore"
 	"github.com/batonbpm/baton/migrations"
 	"github.com/batonbpm/baton/server/auth"
+	"github.com/batonbpm/baton/server/webhook"
 )
 
-// BodyLimitDefault is the largest request body accepted by default: the
-// largest model the parser reads (bpmn.MaxBytesDefault, 10 MiB).
-const BodyLimitDefault = bpmn.MaxBytesDefault
+// BodyLimitDefault is the largest request body accepted by default, but
+// for deployments: 4 MiB, as Zeebe's largest message; variables are for
+// data that steers a process, documents belong in a document store.
+const BodyLimitDefault = 4 << 20
+
+// DeployBodyLimitDefault is the largest deployment body accepted by
+// default: room for a model as large as the parser reads
+// (bpmn.MaxBytesDefault, 10 MiB) with its forms and multipart framing.
+const DeployBodyLimitDefault = 16 << 20
 
 // PageLimitMax is the largest ?limit= a list accepts.
 const PageLimitMax = 1000
@@ -79,9 +102,36 @@ type Config struct {
 	Logger *slog.Logger
 	// BodyLimit is the largest request body in bytes. Default BodyLimitDefault.
 	BodyLimit int64
+	// DeployBodyLimit is the largest body of a deployment (POST
+	// /api/v1/deployments and /engine-rest/deployment/create: models and
+	// forms, often multipart). Default DeployBodyLimitDefault.
+	DeployBodyLimit int64
+	// RateLimit bounds the requests of each authenticated caller (a user,
+	// an API key); see ratelimit.go. Zero: no limit (`baton serve` sets
+	// RateLimitDefault).
+	RateLimit RateLimit
+	// AddressRateLimit bounds, per client address, the requests that end
+	// without a caller: sign-ins, failed credentials, and every request
+	// without Auth. Zero: no limit (`baton serve` sets
+	// AddressRateLimitDefault).
+	AddressRateLimit RateLimit
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client address (for rate limits and the audit log). Default
+	// none: the client address is the peer's.
+	TrustedProxies []netip.Prefix
+	// NowFunc returns the current time for rate limits, Idempotency-Key
+	// expiry and the audit log. Default time.Now.
+	NowFunc func() time.Time
 	// Auth authenticates and authorizes requests. When nil, the server
 	// checks nothing: every caller may do everything, anonymously.
 	Auth *auth.Auth
+	// Webhooks manages the webhooks of /api/v1/webhooks. When nil, those
+	// routes answer 404.
+	Webhooks *webhook.Service
+	// TracerProvider makes the span of each request (see trace.go).
+	// Default none: the server starts no spans, and still passes a
+	// caller's W3C traceparent on to the log and the engine.
+	TracerProvider trace.TracerProvider
 }
 
 // Server is Baton's HTTP handler. It is safe for concurrent use.
@@ -95,6 +145,18 @@ type Server struct {
 	bodyLimit int64
 	metrics   *metrics
 	auth      *auth.Auth
+	tracer    trace.Tracer
+	webhooks  *webhook.Service
+	// The hardening of the write paths: the larger body limit of
+	// deployments, the rate limiters (nil: no limit), gdb over db for
+	// idempotency_keys and audit_log (nil without a database).
+	deployBodyLimit int64
+	callerLimit     *limiter
+	addrLimit       *limiter
+	gdb             *gorm.DB
+	now             func() time.Time
+	idemMu          sync.Mutex
+	idemCleaned     time.Time
 	// routes holds the path templates of the registered routes, so
 	// metrics label unmatched requests as such instead of by raw URL.
 	routes map[string]bool
@@ -119,6 +181,21 @@ func New(cfg Config) (*Server, error) {
 		bodyLimit: cmp.Or(cfg.BodyLimit, BodyLimitDefault),
 		routes:    map[string]bool{},
 		auth:      cfg.Auth,
+		tracer:    newTracer(&cfg),
+		webhooks:  cfg.Webhooks,
+		now:       cfg.NowFunc,
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.deployBodyLimit = max(cmp.Or(cfg.DeployBodyLimit, DeployBodyLimitDefault), s.bodyLimit)
+	s.callerLimit, s.addrLimit = newLimiter(cfg.RateLimit, s.now), newLimiter(cfg.AddressRateLimit, s.now)
+	if cfg.DB != nil {
+		g, err := gormOf(cfg.DB, cfg.Dialect)
+		if err != nil {
+			return nil, err
+		}
+		s.gdb = g
 	}
 	m, err := newMetrics(cfg.DB, cfg.Dialect)
 	if err != nil {
@@ -130,11 +207,12 @@ func New(cfg Config) (*Server, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.requestID, s.logRequests, s.recoverPanics, s.limitBody)
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
+	e.Use(s.requestID, s.traceRequests, s.logRequests, s.recoverPanics, s.audit, s.limitBody, s.limitAddress)
 	if s.auth != nil {
 		e.Use(s.auth.Middleware(openRoute, func(_, path string) bool { return s.routes[path] }))
 	}
-	e.Use(s.commandInfo)
+	e.Use(s.limitCaller, s.commandInfo, s.idempotency)
 	s.echo = e
 	s.register()
 	for _, r := range e.Routes() {
@@ -192,11 +270,15 @@ func (s *Server) register() {
 	api.POST("/jobs/:id/complete", s.completeJob)
 	api.POST("/jobs/:id/fail", s.failJob)
 	api.POST("/jobs/:id/bpmn-error", s.jobBPMNError)
+	s.registerExternal(api)
 	api.GET("/incidents", s.listIncidents)
 	api.POST("/incidents/:id/retry", s.retryIncident)
 	api.POST("/messages", s.publishMessage)
 	api.POST("/signals", s.broadcastSignal)
+	api.GET("/audit", s.listAudit)
 	s.registerAdmin(api)
+	s.registerWebhooks(api)
+	s.registerCamunda()
 }
 
 // SQLStoreDB returns the connection pool of st and its dialect, for

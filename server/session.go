@@ -41,6 +41,8 @@ func (s *Server) login(c echo.Context) error {
 	if err := decodeBody(c, &b); err != nil {
 		return err
 	}
+	// The audit log's actor of the sign-in, failed or not.
+	c.Set(auditActorKey, b.Name[:min(len(b.Name), 200)])
 	res, err := s.auth.Login(c, b.Name, b.Password)
 	if err != nil {
 		return err

@@ -20,7 +20,7 @@ import (
 // adminSection is one page of the admin pages' sub navigation.
 type adminSection struct{ ID, Label string }
 
-var adminSections = []adminSection{{"users", "Users"}, {"groups", "Groups"}, {"keys", "API keys"}, {"policies", "Policies"}}
+var adminSections = []adminSection{{"users", "Users"}, {"groups", "Groups"}, {"keys", "API keys"}, {"policies", "Policies"}, {"webhooks", "Webhooks"}}
 
 // adminRoles are the roles a user, an API key or a policy may have, as
 // auth.Roles lists them.
@@ -30,11 +30,13 @@ var adminRoles = []string{"admin", "analyst", "staff", "developer", "auditor"}
 // section and form (create, or a user's update): an API error naming
 // another field is shown at the top of the page instead.
 var adminFields = map[string][]string{
-	"users":        {"name", "password", "role", "displayName", "groups"},
-	"users/update": {"role", "displayName", "groups", "password", "disabled"},
-	"groups":       {"name"},
-	"keys":         {"name", "role"},
-	"policies":     {"role", "path", "method"},
+	"users":           {"name", "password", "role", "displayName", "groups"},
+	"users/update":    {"role", "displayName", "groups", "password", "disabled"},
+	"groups":          {"name"},
+	"keys":            {"name", "role"},
+	"policies":        {"role", "path", "method"},
+	"webhooks":        {"name", "topic", "events", "processKey", "url", "secret", "timeoutMs", "concurrency", "variables"},
+	"webhooks/update": {"name", "topic", "events", "processKey", "url", "secret", "timeoutMs", "concurrency", "variables"},
 }
 
 // adminUser is a user as GET /api/v1/admin/users answers it.
@@ -106,6 +108,13 @@ type adminPage struct {
 	Anchor string
 	// Created is the API key just created, with its secret.
 	Created *apiKey
+	// Webhooks and Events are the webhooks section's (admin_webhooks.go);
+	// CreatedWebhook is one just created with a generated secret, Tested
+	// the answer of a test button.
+	Webhooks       []adminWebhook
+	Events         []string
+	CreatedWebhook *adminWebhook
+	Tested         *webhookTest
 }
 
 // Err returns the message of field in the form of target ("" for the
@@ -202,10 +211,18 @@ func (u *UI) adminShow(c echo.Context, status int, s adminSection, d *adminPage)
 			return cmp.Or(cmp.Compare(a.Role, b.Role), cmp.Compare(a.Path, b.Path), cmp.Compare(a.Method, b.Method))
 		})
 	}
+	if s.ID == "webhooks" {
+		if err := u.adminWebhooks(c, d); err != nil {
+			return err
+		}
+	}
 	if len(d.Errors) > 0 {
 		d.Anchor = "new"
 		if i := slices.IndexFunc(d.Users, func(u adminUser) bool { return u.Name == d.Target }); d.Target != "" && i >= 0 {
 			d.Anchor = fmt.Sprintf("u%d-edit", i)
+		}
+		if s.ID == "webhooks" && d.Target != "" {
+			d.Anchor = "w" + d.Target + "-edit"
 		}
 	}
 	p.Data = d
@@ -230,6 +247,9 @@ func (u *UI) adminCreate(c echo.Context) error {
 	form, err := c.FormParams()
 	if err != nil {
 		return err
+	}
+	if s.ID == "webhooks" {
+		return u.adminWebhookCreate(c, s, form)
 	}
 	name := strings.TrimSpace(form.Get("name"))
 	var msg string
@@ -276,6 +296,9 @@ func (u *UI) adminAction(c echo.Context) error {
 	form, err := c.FormParams()
 	if err != nil {
 		return err
+	}
+	if s.ID == "webhooks" {
+		return u.adminWebhookAction(c, s, id, c.Param("action"), form)
 	}
 	var msg, target string
 	switch s.ID + "/" + c.Param("action") {
@@ -335,6 +358,8 @@ func (u *UI) adminRefused(c echo.Context, s adminSection, target string, form ur
 	switch {
 	case len(d.Errors) == 0:
 		d.Error = ae.Message
+	case target != "" && s.ID == "webhooks":
+		d.Error = "The webhook was not saved: see the marked fields."
 	case target != "":
 		d.Error = fmt.Sprintf("The user %s was not saved: see the marked fields.", target)
 	default:

@@ -177,6 +177,32 @@ func (tb *tab) location() string {
 	return strings.TrimPrefix(loc, tb.base)
 }
 
+// click waits for sel and clicks it. A page that htmx or a navigation
+// changes between the two may replace the node: the click is then tried
+// again on the new one (the browser refuses a stale node before it
+// dispatches anything, so nothing is clicked twice).
+func click(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		var err error
+		for range 10 {
+			if _, err = chromedp.WaitVisible(sel)(ctx, t); err == nil {
+				if _, err = chromedp.Click(sel)(ctx, t); err == nil {
+					return nil
+				}
+			}
+			if !strings.Contains(err.Error(), "node with given id") {
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		return err
+	})
+}
+
 // onPage waits until the browser has gone to a page whose path starts
 // with prefix: a click on a submit button only starts the navigation.
 func onPage(prefix string) chromedp.Action[chromedp.Void] {
@@ -235,14 +261,14 @@ func (tb *tab) signIn(name string) {
 		chromedp.WaitVisible("#name"),
 		chromedp.SendKeys("#name", name),
 		chromedp.SendKeys("#password", "password-"+name),
-		chromedp.Click(`form[action="/login"] button[type=submit]`),
+		click(`form[action="/login"] button[type=submit]`),
 		chromedp.WaitVisible(`form[action="/logout"]`),
 	)
 }
 
 func (tb *tab) signOut() {
 	tb.t.Helper()
-	tb.do("sign out", chromedp.Click(`form[action="/logout"] button`), chromedp.WaitVisible("#password"))
+	tb.do("sign out", click(`form[action="/logout"] button`), chromedp.WaitVisible("#password"))
 }
 
 // TestBrowserExpenseClaim is the issue's walk through the UI: the analyst
@@ -273,7 +299,7 @@ func TestBrowserExpenseClaim(t *testing.T) {
 	}
 	ann.do("upload the broken model",
 		chromedp.SetUploadFiles(`form[action="/models"] input[type=file]`, []string{broken}),
-		chromedp.Click(`form[action="/models"] button[type=submit]`),
+		click(`form[action="/models"] button[type=submit]`),
 		chromedp.WaitVisible(`.errors [data-element-id="f2"]`),
 		chromedp.WaitVisible(`.diagram[data-rendered="true"]`),
 	)
@@ -288,7 +314,7 @@ func TestBrowserExpenseClaim(t *testing.T) {
 	ann.open("/models")
 	ann.do("upload the fixed model",
 		chromedp.SetUploadFiles(`form[action="/models"] input[type=file]`, []string{fixed}),
-		chromedp.Click(`form[action="/models"] button[type=submit]`),
+		click(`form[action="/models"] button[type=submit]`),
 		onPage("/models/expense"),
 		chromedp.WaitVisible(`form[action="/models/expense/start"]`),
 		chromedp.WaitVisible(`.diagram[data-rendered="true"]`),
@@ -301,7 +327,7 @@ func TestBrowserExpenseClaim(t *testing.T) {
 		chromedp.SendKeys(`form[action="/models/expense/start"] input[name=businessKey]`, "CLAIM-7"),
 		chromedp.SendKeys("#f-customer", "ACME"),
 		chromedp.SendKeys("#f-amount", "1200"),
-		chromedp.Click(`form[action="/models/expense/start"] button[type=submit]`),
+		click(`form[action="/models/expense/start"] button[type=submit]`),
 		onPage("/instances/"),
 		chromedp.WaitVisible(`.diagram[data-rendered="true"]`),
 	)
@@ -352,7 +378,7 @@ func TestBrowserExpenseClaim(t *testing.T) {
 	sally := c.tab(e.URL, "sally")
 	sally.signIn("sally")
 	sally.do("open the group list",
-		chromedp.Click(`a[href="/inbox?view=group"]`),
+		click(`a[href="/inbox?view=group"]`),
 		chromedp.WaitVisible(taskRow),
 	)
 	if got := sally.text(taskRow + ` td[data-label="Business key"]`); got != "CLAIM-7" {
@@ -360,10 +386,10 @@ func TestBrowserExpenseClaim(t *testing.T) {
 	}
 	sally.shot("06-inbox-group")
 	sally.do("open and claim the task",
-		chromedp.Click(taskRow+" a"),
+		click(taskRow+" a"),
 		onPage("/tasks/"),
 		chromedp.WaitVisible(fmt.Sprintf(`form[action="/tasks/%d/claim"] button`, taskID)),
-		chromedp.Click(fmt.Sprintf(`form[action="/tasks/%d/claim"] button`, taskID)),
+		click(fmt.Sprintf(`form[action="/tasks/%d/claim"] button`, taskID)),
 		chromedp.WaitVisible(fmt.Sprintf(`form[action="/tasks/%d/unclaim"] button`, taskID)),
 		chromedp.WaitVisible("#f-approvedAmount"),
 		chromedp.WaitVisible(`.diagram[data-rendered="true"]`),
@@ -373,7 +399,7 @@ func TestBrowserExpenseClaim(t *testing.T) {
 	}
 	sally.do("enter a value over the maximum",
 		chromedp.SendKeys("#f-approvedAmount", "20000"),
-		chromedp.Click(`#task-form button[type=submit]`),
+		click(`#task-form button[type=submit]`),
 		chromedp.WaitVisible("#f-approvedAmount-err"),
 	)
 	if msg := sally.text("#f-approvedAmount-err"); !strings.Contains(msg, "10000") {
@@ -386,7 +412,7 @@ func TestBrowserExpenseClaim(t *testing.T) {
 	sally.do("complete with a valid value",
 		chromedp.Clear("#f-approvedAmount"),
 		chromedp.SendKeys("#f-approvedAmount", "900"),
-		chromedp.Click(`#task-form button[type=submit]`),
+		click(`#task-form button[type=submit]`),
 		onPage("/inbox"),
 		chromedp.WaitVisible(".flash"),
 	)
@@ -466,7 +492,7 @@ func TestBrowserCamundaForm(t *testing.T) {
 		t.Errorf("the read-only employee field shows %q (%v), expected Bob", employee, err)
 	}
 	max.do("complete without a decision",
-		chromedp.Click(`[data-formjs-submit]`),
+		click(`[data-formjs-submit]`),
 		chromedp.WaitVisible(`.formjs .fjs-form-field-error`),
 	)
 	max.shot("10-camunda-form-required")
@@ -474,9 +500,9 @@ func TestBrowserCamundaForm(t *testing.T) {
 		t.Fatalf("the refused form ended the task: %+v %v", tk, err)
 	}
 	max.do("decide",
-		chromedp.Click(`.formjs input[type=radio][id$="-0"]`), // the first choice: Approve
+		click(`.formjs input[type=radio][id$="-0"]`), // the first choice: Approve
 		chromedp.SendKeys(`.formjs textarea`, "Receipts match the fair's invoice"),
-		chromedp.Click(`[data-formjs-submit]`),
+		click(`[data-formjs-submit]`),
 		onPage("/inbox"),
 		chromedp.WaitVisible(".flash"),
 	)

@@ -20,6 +20,7 @@ import (
 	"github.com/batonbpm/baton/engine/sqlstore/dbtest"
 	"github.com/batonbpm/baton/server"
 	"github.com/batonbpm/baton/server/auth"
+	"github.com/batonbpm/baton/server/webhook"
 	"github.com/batonbpm/baton/ui"
 )
 
@@ -74,7 +75,11 @@ func newEnv(t *testing.T) *env {
 		logw = os.Stderr
 	}
 	log := slog.New(slog.NewTextHandler(logw, nil))
-	srv, err := server.New(server.Config{Engine: eng, DB: db, Dialect: dialect, Auth: a, Logger: log})
+	hooks, err := webhook.New(ctx, webhook.Config{DB: ss.DB(), Engine: eng})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Engine: eng, DB: db, Dialect: dialect, Auth: a, Logger: log, Webhooks: hooks})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -195,7 +195,8 @@ func (u *UI) renderModels(c echo.Context, p *page, status int, d *modelsPage) er
 }
 
 // uploadLimit bounds the upload form's body, which the UI reads before
-// the API applies its own limit (server.Config.BodyLimit, 10 MB by default).
+// the API applies its own limit (server.Config.DeployBodyLimit, 16 MiB by
+// default).
 const uploadLimit = 32 << 20
 
 // upload is a file of the upload form.

@@ -660,6 +660,8 @@ func RunConformance(t *testing.T, newStore func(t *testing.T) engine.Store) {
 
 	t.Run("FormsByIDAndVersion", func(t *testing.T) { runFormConformance(t, newStore) })
 
+	t.Run("ExternalTasks", func(t *testing.T) { runExternalConformance(t, newStore) })
+
 	t.Run("ListsFilterAndPage", func(t *testing.T) {
 		e, s := newEngine(t)
 		deploy(t, e, busy)

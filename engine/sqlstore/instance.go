@@ -117,7 +117,7 @@ p.xmin = (SELECT q.xmin FROM process_instances q WHERE q.id = p.id),
 		(SELECT json_agg(json_build_array(c.kind, c.name) ORDER BY c.kind, c.pos) FROM user_task_candidates c WHERE c.task_id = t.id)) ORDER BY t.id)
 	FROM user_tasks t WHERE t.process_instance_id = p.id AND t.state = '` + string(engine.TaskCreated) + `'),
 (SELECT json_agg(json_build_array(id, element_instance_id, element_id, topic, state, retries, due_at, error_message, error_details,
-		headers, business_key, created_at, kind, definition_id, timer, fired, lease_owner, lease_until) ORDER BY id)
+		headers, business_key, created_at, kind, definition_id, timer, fired, lease_owner, lease_until, priority, process_key) ORDER BY id)
 	FROM jobs WHERE process_instance_id = p.id AND state IN ('` + string(engine.JobActive) + `', '` + string(engine.JobFailed) + `')),
 (SELECT json_agg(json_build_array(id, element_instance_id, element_id, type, message, job_id, state, created_at, resolved_at) ORDER BY id)
 	FROM incidents WHERE process_instance_id = p.id AND state = '` + string(engine.IncidentOpen) + `'),
@@ -210,7 +210,7 @@ func decodeLive(st *engine.LiveState, js [7][]byte) error {
 		var headers string
 		err := jsonFields(f, &j.ID, &j.ElementInstanceID, &j.ElementID, &j.Topic, &j.State, &j.Retries, jsonTime{&j.DueAt},
 			&j.ErrorMessage, &j.ErrorDetails, &headers, &j.BusinessKey, jsonTime{&j.CreatedAt},
-			&j.Kind, &j.DefinitionID, &j.Timer, &j.Fired, &j.LeaseOwner, jsonTime{&j.LeaseUntil})
+			&j.Kind, &j.DefinitionID, &j.Timer, &j.Fired, &j.LeaseOwner, jsonTime{&j.LeaseUntil}, &j.Priority, &j.ProcessKey)
 		if err == nil && headers != "" {
 			if err := json.Unmarshal([]byte(headers), &j.Headers); err != nil {
 				return nil, fmt.Errorf("job %d headers: %w", j.ID, err)
@@ -723,11 +723,11 @@ owner = excluded.owner, delegation = excluded.delegation`,
 func (s *Store) saveJobs(w *writer, c *engine.InstanceChanges, _ *locked) error {
 	jobs := lastByKey(c.Jobs, func(j *engine.Job) int64 { return j.ID })
 	return w.insertRows(`INSERT INTO jobs (id, process_instance_id, element_instance_id, element_id, topic, state, retries, due_at, error_message, error_details, headers, business_key, created_at,
-kind, definition_id, timer, fired, lease_owner, lease_until)`,
+kind, definition_id, timer, fired, lease_owner, lease_until, priority, process_key)`,
 		` ON CONFLICT (id) DO UPDATE SET topic = excluded.topic, state = excluded.state, retries = excluded.retries, due_at = excluded.due_at,
 error_message = excluded.error_message, error_details = excluded.error_details, headers = excluded.headers, business_key = excluded.business_key,
 fired = excluded.fired, lease_owner = excluded.lease_owner, lease_until = excluded.lease_until`,
-		19, len(jobs), func(i int) error {
+		21, len(jobs), func(i int) error {
 			j := jobs[i]
 			headers, err := encodeHeaders(j.Headers)
 			if err != nil {
@@ -735,7 +735,7 @@ fired = excluded.fired, lease_owner = excluded.lease_owner, lease_until = exclud
 			}
 			w.group(j.ID, &w.inst, j.ElementInstanceID, j.ElementID, j.Topic, string(j.State), j.Retries, s.tn(j.DueAt),
 				j.ErrorMessage, j.ErrorDetails, headers, j.BusinessKey, s.tv(j.CreatedAt),
-				string(cmp.Or(j.Kind, engine.JobWork)), j.DefinitionID, j.Timer, j.Fired, j.LeaseOwner, s.tn(j.LeaseUntil))
+				string(cmp.Or(j.Kind, engine.JobWork)), j.DefinitionID, j.Timer, j.Fired, j.LeaseOwner, s.tn(j.LeaseUntil), j.Priority, j.ProcessKey)
 			return nil
 		})
 }

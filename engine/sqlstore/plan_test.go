@@ -43,6 +43,9 @@ var hotQueries = []struct {
 	{"tasks of candidate group", `SELECT t.id FROM user_tasks t WHERE EXISTS (SELECT 1 FROM user_task_candidates c WHERE c.kind = 'group' AND c.name = ? AND c.task_id = t.id) AND t.state = ? ORDER BY t.created_at, t.id LIMIT 100`, []any{"sales", "created"}},
 	{"jobs of topic", `SELECT id FROM jobs WHERE topic = ? AND state = ? ORDER BY created_at, id LIMIT 100`, []any{"charge", "active"}},
 	{"open incidents", `SELECT id FROM incidents WHERE state = ? ORDER BY created_at, id LIMIT 100`, []any{"open"}},
+	// Fetch-and-lock of external tasks (sqlstore/external.go), by creation and by priority.
+	{"fetchable work", `SELECT id FROM jobs WHERE state = 'active' AND kind = 'work' AND due_at <= ? AND (lease_until IS NULL OR lease_until <= ?) AND ((topic = ?)) ORDER BY created_at, id LIMIT 10`, []any{"2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z", "charge"}},
+	{"fetchable work by priority", `SELECT id FROM jobs WHERE state = 'active' AND kind = 'work' AND due_at <= ? AND (lease_until IS NULL OR lease_until <= ?) AND ((topic = ?) OR (topic = ? AND business_key = ?)) ORDER BY priority DESC, created_at, id LIMIT 10`, []any{"2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z", "charge", "refund", "b-1"}},
 	// The inbox (sqlstore/inbox.go), as a staff member in two groups asks.
 	{"inbox: my tasks", `SELECT t.id FROM user_tasks t WHERE t.assignee = ? AND t.state = ? AND (t.assignee = ? OR t.id IN (SELECT c.task_id FROM user_task_candidates c WHERE c.kind = 'user' AND c.name = ? UNION ALL SELECT c.task_id FROM user_task_candidates c WHERE c.kind = 'group' AND c.name IN (?, ?))) ORDER BY t.created_at, t.id LIMIT 100`, []any{"ann", "created", "ann", "ann", "sales", "hr"}},
 	{"inbox: my tasks by due date", `SELECT t.id FROM user_tasks t WHERE t.assignee = ? AND t.state = ? ORDER BY t.due_date ASC NULLS LAST, t.id LIMIT 100`, []any{"ann", "created"}},

@@ -677,14 +677,14 @@ func (s *Store) visibleTo(w *where, v *engine.TaskVisibility, probes []instanceP
 // Jobs.
 
 const jobCols = `id, process_instance_id, element_instance_id, element_id, topic, state, retries, due_at, error_message, error_details, headers, business_key, created_at,
-kind, definition_id, timer, fired, lease_owner, lease_until`
+kind, definition_id, timer, fired, lease_owner, lease_until, priority, process_key`
 
 func scanJob(r *sql.Rows) (*engine.Job, error) {
 	j := &engine.Job{}
 	var headers string
 	err := r.Scan(&j.ID, &j.InstanceID, &j.ElementInstanceID, &j.ElementID, &j.Topic, &j.State, &j.Retries,
 		timeCol{&j.DueAt}, &j.ErrorMessage, &j.ErrorDetails, &headers, &j.BusinessKey, timeCol{&j.CreatedAt},
-		&j.Kind, &j.DefinitionID, &j.Timer, &j.Fired, &j.LeaseOwner, timeCol{&j.LeaseUntil})
+		&j.Kind, &j.DefinitionID, &j.Timer, &j.Fired, &j.LeaseOwner, timeCol{&j.LeaseUntil}, &j.Priority, &j.ProcessKey)
 	if err == nil && headers != "" {
 		if err := json.Unmarshal([]byte(headers), &j.Headers); err != nil {
 			return nil, fmt.Errorf("job %d headers: %w", j.ID, err)
