@@ -45,6 +45,9 @@ type externalTaskView struct {
 	ErrorDetails         string         `json:"errorDetails,omitempty"`
 	CreateTime           time.Time      `json:"createTime"`
 	Variables            map[string]any `json:"variables,omitempty"`
+	// Traceparent is the W3C traceparent of the command that created the
+	// task: a worker that continues the trace passes it on.
+	Traceparent string `json:"traceparent,omitempty"`
 }
 
 func externalTaskOf(lt *engine.LockedTask) externalTaskView {
@@ -52,7 +55,7 @@ func externalTaskOf(lt *engine.LockedTask) externalTaskView {
 	v := externalTaskView{ID: idString(j.ID), TopicName: j.Topic, WorkerID: j.LeaseOwner, LockExpirationTime: timePtr(j.LeaseUntil),
 		ProcessInstanceID: idString(j.InstanceID), ActivityID: j.ElementID, ActivityInstanceID: idString(j.ElementInstanceID),
 		BusinessKey: j.BusinessKey, ProcessDefinitionKey: lt.ProcessKey, Priority: lt.Priority, Retries: j.Retries,
-		ErrorMessage: j.ErrorMessage, ErrorDetails: j.ErrorDetails, CreateTime: utc(j.CreatedAt)}
+		ErrorMessage: j.ErrorMessage, ErrorDetails: j.ErrorDetails, CreateTime: utc(j.CreatedAt), Traceparent: j.Traceparent}
 	if lt.Vars != nil {
 		v.Variables = map[string]any(lt.Vars)
 	}

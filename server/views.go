@@ -293,6 +293,7 @@ type historyView struct {
 	Command           string        `json:"command"`
 	Actor             string        `json:"actor"`
 	RequestID         string        `json:"requestId"`
+	TraceID           string        `json:"traceId,omitempty"`
 	Variable          *variableView `json:"variable,omitempty"`
 	Detail            string        `json:"detail,omitempty"`
 }
@@ -308,7 +309,7 @@ type variableView struct {
 func historyOf(ev *engine.HistoryEvent) historyView {
 	v := historyView{ElementInstanceID: idString(ev.ElementInstanceID), ElementID: ev.ElementID, Type: ev.Type.String(), Detail: ev.Detail}
 	if ci := ev.Command; ci != nil {
-		v.Time, v.Command, v.Actor, v.RequestID = utc(ci.Time), ci.Name, ci.Actor, ci.RequestID
+		v.Time, v.Command, v.Actor, v.RequestID, v.TraceID = utc(ci.Time), ci.Name, ci.Actor, ci.RequestID, ci.TraceID
 	}
 	if vc := ev.Var; vc != nil {
 		v.Variable = &variableView{ScopeID: idString(vc.ScopeID), Name: vc.Name, Old: vc.OldValue, New: vc.NewValue, Created: vc.Created}

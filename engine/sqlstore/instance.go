@@ -117,7 +117,7 @@ p.xmin = (SELECT q.xmin FROM process_instances q WHERE q.id = p.id),
 		(SELECT json_agg(json_build_array(c.kind, c.name) ORDER BY c.kind, c.pos) FROM user_task_candidates c WHERE c.task_id = t.id)) ORDER BY t.id)
 	FROM user_tasks t WHERE t.process_instance_id = p.id AND t.state = '` + string(engine.TaskCreated) + `'),
 (SELECT json_agg(json_build_array(id, element_instance_id, element_id, topic, state, retries, due_at, error_message, error_details,
-		headers, business_key, created_at, kind, definition_id, timer, fired, lease_owner, lease_until, priority, process_key) ORDER BY id)
+		headers, business_key, created_at, kind, definition_id, timer, fired, lease_owner, lease_until, priority, process_key, traceparent) ORDER BY id)
 	FROM jobs WHERE process_instance_id = p.id AND state IN ('` + string(engine.JobActive) + `', '` + string(engine.JobFailed) + `')),
 (SELECT json_agg(json_build_array(id, element_instance_id, element_id, type, message, job_id, state, created_at, resolved_at) ORDER BY id)
 	FROM incidents WHERE process_instance_id = p.id AND state = '` + string(engine.IncidentOpen) + `'),
@@ -210,7 +210,7 @@ func decodeLive(st *engine.LiveState, js [7][]byte) error {
 		var headers string
 		err := jsonFields(f, &j.ID, &j.ElementInstanceID, &j.ElementID, &j.Topic, &j.State, &j.Retries, jsonTime{&j.DueAt},
 			&j.ErrorMessage, &j.ErrorDetails, &headers, &j.BusinessKey, jsonTime{&j.CreatedAt},
-			&j.Kind, &j.DefinitionID, &j.Timer, &j.Fired, &j.LeaseOwner, jsonTime{&j.LeaseUntil}, &j.Priority, &j.ProcessKey)
+			&j.Kind, &j.DefinitionID, &j.Timer, &j.Fired, &j.LeaseOwner, jsonTime{&j.LeaseUntil}, &j.Priority, &j.ProcessKey, &j.Traceparent)
 		if err == nil && headers != "" {
 			if err := json.Unmarshal([]byte(headers), &j.Headers); err != nil {
 				return nil, fmt.Errorf("job %d headers: %w", j.ID, err)
@@ -723,11 +723,11 @@ owner = excluded.owner, delegation = excluded.delegation`,
 func (s *Store) saveJobs(w *writer, c *engine.InstanceChanges, _ *locked) error {
 	jobs := lastByKey(c.Jobs, func(j *engine.Job) int64 { return j.ID })
 	return w.insertRows(`INSERT INTO jobs (id, process_instance_id, element_instance_id, element_id, topic, state, retries, due_at, error_message, error_details, headers, business_key, created_at,
-kind, definition_id, timer, fired, lease_owner, lease_until, priority, process_key)`,
+kind, definition_id, timer, fired, lease_owner, lease_until, priority, process_key, traceparent)`,
 		` ON CONFLICT (id) DO UPDATE SET topic = excluded.topic, state = excluded.state, retries = excluded.retries, due_at = excluded.due_at,
 error_message = excluded.error_message, error_details = excluded.error_details, headers = excluded.headers, business_key = excluded.business_key,
 fired = excluded.fired, lease_owner = excluded.lease_owner, lease_until = excluded.lease_until`,
-		21, len(jobs), func(i int) error {
+		22, len(jobs), func(i int) error {
 			j := jobs[i]
 			headers, err := encodeHeaders(j.Headers)
 			if err != nil {
@@ -735,7 +735,7 @@ fired = excluded.fired, lease_owner = excluded.lease_owner, lease_until = exclud
 			}
 			w.group(j.ID, &w.inst, j.ElementInstanceID, j.ElementID, j.Topic, string(j.State), j.Retries, s.tn(j.DueAt),
 				j.ErrorMessage, j.ErrorDetails, headers, j.BusinessKey, s.tv(j.CreatedAt),
-				string(cmp.Or(j.Kind, engine.JobWork)), j.DefinitionID, j.Timer, j.Fired, j.LeaseOwner, s.tn(j.LeaseUntil), j.Priority, j.ProcessKey)
+				string(cmp.Or(j.Kind, engine.JobWork)), j.DefinitionID, j.Timer, j.Fired, j.LeaseOwner, s.tn(j.LeaseUntil), j.Priority, j.ProcessKey, j.Traceparent)
 			return nil
 		})
 }
@@ -756,13 +756,13 @@ func (s *Store) saveIncidents(w *writer, c *engine.InstanceChanges, _ *locked) e
 // command is a shared argument, as the instance id is.
 func (s *Store) saveHistory(w *writer, c *engine.InstanceChanges, seq int64) error {
 	var (
-		lastCmd              *engine.CommandInfo
-		name, actor, req, at sharedArg
+		lastCmd                     *engine.CommandInfo
+		name, actor, req, trace, at sharedArg
 	)
 	none := &engine.CommandInfo{}
-	return w.insertRows(`INSERT INTO history (process_instance_id, seq, element_instance_id, element_id, type, command, actor, request_id, at, detail,
+	return w.insertRows(`INSERT INTO history (process_instance_id, seq, element_instance_id, element_id, type, command, actor, request_id, trace_id, at, detail,
 var_scope_id, var_name, var_old, var_new, var_created)`, "",
-		15, len(c.History), func(i int) error {
+		16, len(c.History), func(i int) error {
 			ev := &c.History[i]
 			cmd := ev.Command
 			if cmd == nil {
@@ -773,10 +773,11 @@ var_scope_id, var_name, var_old, var_new, var_created)`, "",
 				name.set(cmd.Name)
 				actor.set(cmd.Actor)
 				req.set(cmd.RequestID)
+				trace.set(cmd.TraceID)
 				at.set(s.tv(cmd.Time))
 			}
 			if ev.Var == nil {
-				w.group(&w.inst, seq+int64(i), ev.ElementInstanceID, ev.ElementID, ev.Type.String(), &name, &actor, &req, &at, ev.Detail,
+				w.group(&w.inst, seq+int64(i), ev.ElementInstanceID, ev.ElementID, ev.Type.String(), &name, &actor, &req, &trace, &at, ev.Detail,
 					nil, nil, nil, nil, nil)
 				return nil
 			}
@@ -788,7 +789,7 @@ var_scope_id, var_name, var_old, var_new, var_created)`, "",
 			if err != nil {
 				return &engine.InvalidError{Field: "variable " + ev.Var.Name, Reason: err.Error()}
 			}
-			w.group(&w.inst, seq+int64(i), ev.ElementInstanceID, ev.ElementID, ev.Type.String(), &name, &actor, &req, &at, ev.Detail,
+			w.group(&w.inst, seq+int64(i), ev.ElementInstanceID, ev.ElementID, ev.Type.String(), &name, &actor, &req, &trace, &at, ev.Detail,
 				ev.Var.ScopeID, ev.Var.Name, old, nv, ev.Var.Created)
 			return nil
 		})

@@ -677,14 +677,14 @@ func (s *Store) visibleTo(w *where, v *engine.TaskVisibility, probes []instanceP
 // Jobs.
 
 const jobCols = `id, process_instance_id, element_instance_id, element_id, topic, state, retries, due_at, error_message, error_details, headers, business_key, created_at,
-kind, definition_id, timer, fired, lease_owner, lease_until, priority, process_key`
+kind, definition_id, timer, fired, lease_owner, lease_until, priority, process_key, traceparent`
 
 func scanJob(r *sql.Rows) (*engine.Job, error) {
 	j := &engine.Job{}
 	var headers string
 	err := r.Scan(&j.ID, &j.InstanceID, &j.ElementInstanceID, &j.ElementID, &j.Topic, &j.State, &j.Retries,
 		timeCol{&j.DueAt}, &j.ErrorMessage, &j.ErrorDetails, &headers, &j.BusinessKey, timeCol{&j.CreatedAt},
-		&j.Kind, &j.DefinitionID, &j.Timer, &j.Fired, &j.LeaseOwner, timeCol{&j.LeaseUntil}, &j.Priority, &j.ProcessKey)
+		&j.Kind, &j.DefinitionID, &j.Timer, &j.Fired, &j.LeaseOwner, timeCol{&j.LeaseUntil}, &j.Priority, &j.ProcessKey, &j.Traceparent)
 	if err == nil && headers != "" {
 		if err := json.Unmarshal([]byte(headers), &j.Headers); err != nil {
 			return nil, fmt.Errorf("job %d headers: %w", j.ID, err)
@@ -780,7 +780,7 @@ var eventTypes = func() map[string]engine.EventType {
 // HistoryList implements engine.Store. Consecutive events of one command
 // share one *engine.CommandInfo.
 func (s *Store) HistoryList(ctx context.Context, instanceID int64) ([]engine.HistoryEvent, error) {
-	rows, err := s.query(ctx, `SELECT element_instance_id, element_id, type, command, actor, request_id, at, detail,
+	rows, err := s.query(ctx, `SELECT element_instance_id, element_id, type, command, actor, request_id, trace_id, at, detail,
 var_scope_id, var_name, var_old, var_new, var_created FROM history WHERE process_instance_id = ? ORDER BY seq`, instanceID)
 	var cmd *engine.CommandInfo
 	events, err := scanAll(rows, err, func(r *sql.Rows) (engine.HistoryEvent, error) {
@@ -793,7 +793,7 @@ var_scope_id, var_name, var_old, var_new, var_created FROM history WHERE process
 			old, new []byte
 			created  sql.NullBool
 		)
-		if err := r.Scan(&ev.ElementInstanceID, &ev.ElementID, &typ, &ci.Name, &ci.Actor, &ci.RequestID, timeCol{&ci.Time},
+		if err := r.Scan(&ev.ElementInstanceID, &ev.ElementID, &typ, &ci.Name, &ci.Actor, &ci.RequestID, &ci.TraceID, timeCol{&ci.Time},
 			&ev.Detail, &scope, &name, &old, &new, &created); err != nil {
 			return ev, err
 		}
