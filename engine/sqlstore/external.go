@@ -3,12 +3,9 @@ package sqlstore
 import (
 	"cmp"
 	"context"
-	"database/sql"
-	"fmt"
 	"slices"
 	"strings"
 
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/batonbpm/baton/engine"
 )
@@ -153,35 +150,5 @@ func (s *Store) NotifyWork(ctx context.Context, from string) error {
 // notification, until ctx ends or the connection fails; on SQLite it
 // waits for ctx.
 func (s *Store) ListenWork(ctx context.Context, wake func(from string)) error {
-	pool, ok := s.sh.root.Statement.ConnPool.(*sql.DB)
-	if !s.sh.pg || !ok {
-		<-ctx.Done()
-		return nil
-	}
-	conn, err := pool.Conn(ctx)
-	if err != nil {
-		return translate(err, "listen for work")
-	}
-	defer conn.Close()
-	err = conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("expected a pgx connection, got %T", dc)
-		}
-		pc := sc.Conn()
-		if _, err := pc.Exec(ctx, `LISTEN `+workChannel); err != nil {
-			return err
-		}
-		for {
-			n, err := pc.WaitForNotification(ctx)
-			if err != nil {
-				return err
-			}
-			wake(n.Payload)
-		}
-	})
-	if ctx.Err() != nil {
-		return nil
-	}
-	return translate(err, "listen for work")
+	return s.listen(ctx, workChannel, "listen for work", wake)
 }

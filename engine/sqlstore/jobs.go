@@ -156,6 +156,14 @@ func (s *Store) NotifyJobs(ctx context.Context) error {
 // notification, until ctx ends or the connection fails; on SQLite it
 // waits for ctx.
 func (s *Store) ListenJobs(ctx context.Context, wake func()) error {
+	return s.listen(ctx, jobsChannel, "listen for due jobs", func(string) { wake() })
+}
+
+// listen holds one PostgreSQL connection that LISTENs on channel and calls
+// wake with each notification's payload, until ctx ends (nil) or the
+// connection fails; on SQLite it waits for ctx. what names the work in
+// errors.
+func (s *Store) listen(ctx context.Context, channel, what string, wake func(payload string)) error {
 	pool, ok := s.sh.root.Statement.ConnPool.(*sql.DB)
 	if !s.sh.pg || !ok {
 		<-ctx.Done()
@@ -163,7 +171,7 @@ func (s *Store) ListenJobs(ctx context.Context, wake func()) error {
 	}
 	conn, err := pool.Conn(ctx)
 	if err != nil {
-		return translate(err, "listen for due jobs")
+		return translate(err, what)
 	}
 	defer conn.Close()
 	err = conn.Raw(func(dc any) error {
@@ -172,20 +180,21 @@ func (s *Store) ListenJobs(ctx context.Context, wake func()) error {
 			return fmt.Errorf("expected a pgx connection, got %T", dc)
 		}
 		pc := sc.Conn()
-		if _, err := pc.Exec(ctx, `LISTEN `+jobsChannel); err != nil {
+		if _, err := pc.Exec(ctx, `LISTEN `+channel); err != nil {
 			return err
 		}
 		for {
-			if _, err := pc.WaitForNotification(ctx); err != nil {
+			n, err := pc.WaitForNotification(ctx)
+			if err != nil {
 				return err
 			}
-			wake()
+			wake(n.Payload)
 		}
 	})
 	if ctx.Err() != nil {
 		return nil
 	}
-	return translate(err, "listen for due jobs")
+	return translate(err, what)
 }
 
 // encodeHeaders returns a job's headers as the JSON its column keeps; ""
