@@ -30,6 +30,10 @@ type Config struct {
 	NowFunc func() time.Time
 	// IDBlockSize is how many ids are reserved from the store at a time. Default 1024.
 	IDBlockSize int
+	// FetchRecheck is how often a long poll of FetchAndLock looks again
+	// without being woken, for locks that expired and retry timeouts that
+	// passed. Default FetchRecheckDefault.
+	FetchRecheck time.Duration
 	// Parse limits the size and depth of deployed models. Default bpmn defaults.
 	Parse bpmn.Options
 	// JobRetries is the number of attempts of a job when the model gives none. Default 3.
@@ -89,6 +93,7 @@ func New(store Store, cfg Config) *Engine {
 		cfg.NowFunc = time.Now
 	}
 	cfg.IDBlockSize = cmp.Or(cfg.IDBlockSize, IDBlockSizeDefault)
+	cfg.FetchRecheck = cmp.Or(cfg.FetchRecheck, FetchRecheckDefault)
 	cfg.JobRetries = cmp.Or(cfg.JobRetries, JobRetriesDefault)
 	e := &Engine{store: store, cfg: cfg, tracer: newTracer(&cfg), wake: make(chan struct{}, 1)}
 	e.handlers.Store(&map[string]HandlerFunc{})

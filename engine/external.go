@@ -171,9 +171,8 @@ func (e *LockError) Unwrap() error { return ErrConflict }
 // FetchWaitMax is the longest Wait FetchAndLock accepts (Camunda's 30 minutes).
 const FetchWaitMax = 30 * time.Minute
 
-// fetchRecheck is how often a long poll looks again without being woken,
-// for locks that expired and retry timeouts that passed.
-const fetchRecheck = time.Second
+// FetchRecheckDefault is Config.FetchRecheck's default.
+const FetchRecheckDefault = time.Second
 
 func (e *Engine) externalStore() (ExternalTaskStore, error) {
 	s, ok := e.store.(ExternalTaskStore)
@@ -222,7 +221,7 @@ func (e *Engine) FetchAndLock(ctx context.Context, p *FetchParams) ([]*LockedTas
 			e.workWaiters.remove()
 			return []*LockedTask{}, nil
 		}
-		t := time.NewTimer(min(left, fetchRecheck))
+		t := time.NewTimer(min(left, e.cfg.FetchRecheck))
 		select {
 		case <-ctx.Done():
 		case <-woken:
@@ -536,7 +535,7 @@ func (w *workWaiters) add(e *Engine) <-chan struct{} {
 					slog.Default().Warn("external tasks: listen for other nodes' work; polling meanwhile", "err", err)
 					select {
 					case <-ctx.Done():
-					case <-time.After(fetchRecheck):
+					case <-time.After(FetchRecheckDefault):
 					}
 				}
 			}

@@ -45,9 +45,9 @@ type authEnv struct {
 	clock *clock
 }
 
-func buildAuthEnv(t *testing.T, ctx context.Context, ss *sqlstore.Store) *authEnv {
+func buildAuthEnv(t *testing.T, ctx context.Context, ss *sqlstore.Store, cfg ...engine.Config) *authEnv {
 	t.Helper()
-	eng := engine.New(ss, engine.Config{})
+	eng := engine.New(ss, append(cfg, engine.Config{})[0])
 	clk := &clock{t: time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)}
 	a, err := auth.New(ctx, ss.DB(), auth.Config{BcryptCost: bcrypt.MinCost, NowFunc: clk.now})
 	if err != nil {

@@ -48,7 +48,9 @@ func runExternalConformance(t *testing.T, newStore func(t *testing.T) engine.Sto
 			at = at.Add(d)
 			mu.Unlock()
 		}
-		e := engine.New(s, engine.Config{NowFunc: clock, IDBlockSize: 64})
+		// The long polls here never look again by themselves (an hourly
+		// re-check): only a wake-up answers them early.
+		e := engine.New(s, engine.Config{NowFunc: clock, IDBlockSize: 64, FetchRecheck: time.Hour})
 		_, err := e.Deploy(ctx, &engine.DeployParams{Resources: []engine.Resource{{Name: "pay.bpmn", Data: model.XML()}}})
 		must(t, err)
 		return e, s, advance
@@ -436,11 +438,9 @@ func runExternalConformance(t *testing.T, newStore func(t *testing.T) engine.Sto
 			if len(a.tasks) != 1 || a.tasks[0].Job.InstanceID != inst.ID {
 				t.Fatalf("long poll answered %+v", a.tasks)
 			}
-			if d := a.at.Sub(started); d > 250*time.Millisecond {
-				t.Fatalf("long poll answered %s after the start committed (the start took %s), want within ~100 ms (250 ms on a loaded machine), well before the 1 s re-check", d, started.Sub(began))
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("long poll did not answer within 5 s of the start")
+			t.Logf("long poll answered %s after the start committed (the start took %s)", a.at.Sub(started), started.Sub(began))
+		case <-time.After(10 * time.Second):
+			t.Fatal("long poll did not answer within 10 s of the start: nothing woke it (it re-checks only hourly)")
 		}
 	})
 

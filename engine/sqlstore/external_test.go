@@ -18,7 +18,9 @@ func TestWorkNotifyWakesOtherNodes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := dbtest.Postgres(t)
-	nodeA := engine.New(sqlstore.New(db), engine.Config{})
+	// Node A never looks again by itself within the test: only the
+	// notification can wake it.
+	nodeA := engine.New(sqlstore.New(db), engine.Config{FetchRecheck: time.Hour})
 	nodeB := engine.New(sqlstore.New(db), engine.Config{})
 	model := bpmntest.New("pay").Start("s").Node("charge", "serviceTask", bpmntest.Topic("charge")).End("e").Chain("s", "charge", "e")
 	if _, err := nodeB.Deploy(ctx, &engine.DeployParams{Resources: []engine.Resource{{Name: "pay.bpmn", Data: model.XML()}}}); err != nil {
@@ -50,10 +52,8 @@ func TestWorkNotifyWakesOtherNodes(t *testing.T) {
 		if len(a.tasks) != 1 || a.tasks[0].Job.InstanceID != inst.ID {
 			t.Fatalf("node A answered %+v", a.tasks)
 		}
-		if d := a.at.Sub(started); d > 400*time.Millisecond {
-			t.Fatalf("node A answered %s after node B's start, want well under its 1 s re-check", d)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("node A did not answer within 5 s")
+		t.Logf("node A answered %s after node B's start", a.at.Sub(started))
+	case <-time.After(10 * time.Second):
+		t.Fatal("node A did not answer within 10 s: the notification did not wake it (it re-checks only hourly)")
 	}
 }
