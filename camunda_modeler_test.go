@@ -2,14 +2,11 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,28 +14,6 @@ import (
 	"github.com/batonbpm/baton/bpmn/bpmntest"
 	"github.com/batonbpm/baton/engine/sqlstore/dbtest"
 )
-
-// postgresSchemaURL returns the URL of a fresh schema in the test
-// database, dropped at cleanup; without PostgreSQL the test is skipped, or
-// fails under CI=true.
-func postgresSchemaURL(t *testing.T) string {
-	t.Helper()
-	_, url, drop, err := dbtest.NewSchema(context.Background(), dbtest.PostgresURL(), "modeler")
-	switch {
-	case errors.Is(err, dbtest.ErrNoPostgres) && os.Getenv("CI") == "true":
-		t.Fatalf("%v (CI=true, so this fails)", err)
-	case errors.Is(err, dbtest.ErrNoPostgres):
-		t.Skipf("skipped: %v", err)
-	case err != nil:
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := drop(); err != nil {
-			t.Error(err)
-		}
-	})
-	return url
-}
 
 // TestServeCamundaModeler drives a real `baton serve`, on SQLite and on
 // PostgreSQL, as the Camunda Modeler and a Camunda 7 script do: the
@@ -57,7 +32,7 @@ func TestServeCamundaModeler(t *testing.T) {
 		End("e").Chain("s", "approve", "e").XML()
 	backends := map[string]func(t *testing.T) string{
 		"sqlite":   func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "baton.db") },
-		"postgres": func(t *testing.T) string { return postgresSchemaURL(t) },
+		"postgres": func(t *testing.T) string { return dbtest.PostgresSchemaURL(t, "modeler") },
 	}
 	for name, dbURL := range backends {
 		t.Run(name, func(t *testing.T) {

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,7 +25,7 @@ func TestEmbedded(t *testing.T) {
 		url  func(t *testing.T) string
 	}{
 		{"sqlite", func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "payments.db") }},
-		{"postgres", postgresURL},
+		{"postgres", func(t *testing.T) string { return dbtest.PostgresSchemaURL(t, "embedded") }},
 	}
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
@@ -89,26 +87,4 @@ func TestEmbedded(t *testing.T) {
 			}
 		})
 	}
-}
-
-// postgresURL returns the URL of a fresh schema in the test database,
-// dropped at cleanup; without PostgreSQL the test is skipped, or fails
-// under CI=true.
-func postgresURL(t *testing.T) string {
-	t.Helper()
-	_, url, drop, err := dbtest.NewSchema(context.Background(), dbtest.PostgresURL(), "embedded")
-	switch {
-	case errors.Is(err, dbtest.ErrNoPostgres) && os.Getenv("CI") == "true":
-		t.Fatalf("%v (CI=true, so this fails)", err)
-	case errors.Is(err, dbtest.ErrNoPostgres):
-		t.Skipf("skipped: %v", err)
-	case err != nil:
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := drop(); err != nil {
-			t.Error(err)
-		}
-	})
-	return url
 }

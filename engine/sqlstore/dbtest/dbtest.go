@@ -39,8 +39,31 @@ func PostgresURL() string {
 func Postgres(t testing.TB) *gorm.DB {
 	t.Helper()
 	ctx := context.Background()
-	base := PostgresURL()
-	schema, schemaURL, drop, err := NewSchema(ctx, base, "test")
+	schema, schemaURL := schemaFor(t, "test")
+	db, err := sqlstore.OpenDB(ctx, schemaURL)
+	if err != nil {
+		t.Fatalf("open schema %s: %v", schema, err)
+	}
+	t.Cleanup(func() { closeDB(db) })
+	return db
+}
+
+// PostgresSchemaURL returns the URL of a fresh, empty schema named
+// prefix_<random> in the test database (see PostgresURL), dropped at
+// cleanup, for a test that migrates it itself (e.g. through baton serve).
+// Where no PostgreSQL answers, the test is skipped with a line that says
+// so, or fails under CI=true.
+func PostgresSchemaURL(t testing.TB, prefix string) string {
+	t.Helper()
+	_, schemaURL := schemaFor(t, prefix)
+	return schemaURL
+}
+
+// schemaFor creates a schema for t (see NewSchema), skipping or failing t
+// where no PostgreSQL answers, and drops it at cleanup.
+func schemaFor(t testing.TB, prefix string) (schema, schemaURL string) {
+	t.Helper()
+	schema, schemaURL, drop, err := NewSchema(context.Background(), PostgresURL(), prefix)
 	switch {
 	case errors.Is(err, ErrNoPostgres) && os.Getenv("CI") == "true":
 		t.Fatalf("%v (CI=true, so this fails)", err)
@@ -54,12 +77,7 @@ func Postgres(t testing.TB) *gorm.DB {
 			t.Error(err)
 		}
 	})
-	db, err := sqlstore.OpenDB(ctx, schemaURL)
-	if err != nil {
-		t.Fatalf("open schema %s: %v", schema, err)
-	}
-	t.Cleanup(func() { closeDB(db) })
-	return db
+	return schema, schemaURL
 }
 
 // ErrNoPostgres is wrapped by NewSchema's error when PostgreSQL does not answer.
