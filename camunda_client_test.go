@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -158,7 +159,7 @@ func TestCamundaExternalTaskClient(t *testing.T) {
 	worker := exec.CommandContext(ctx, node, "worker.mjs")
 	worker.Dir = "examples/camunda-worker"
 	worker.Env = append(os.Environ(), "BATON_URL="+b.URL, "BATON_USER=loanworker", "BATON_PASSWORD=worker-password")
-	var out, errOut bytes.Buffer
+	var out, errOut syncBuffer
 	worker.Stdout, worker.Stderr = &out, &errOut
 	if err := worker.Start(); err != nil {
 		t.Fatal(err)
@@ -223,20 +224,44 @@ func TestCamundaExternalTaskClient(t *testing.T) {
 		}
 	}
 	// What the worker did: each flaky task failed once, then completed.
-	counts := map[string]int{}
-	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-		var ev struct{ Event, Topic string }
-		if json.Unmarshal([]byte(line), &ev) == nil {
-			counts[ev.Topic+":"+ev.Event]++
-			if strings.HasSuffix(ev.Event, ":error") {
-				t.Errorf("the worker reported %s", line)
+	// The worker prints an action once Baton has answered it, which can be
+	// just after the instance ended: wait for the lines.
+	want := map[string]int{"score:completed": 3, "flaky:failed": 3, "flaky:completed": 3, "check:completed": 2, "check:bpmnError": 1}
+	for {
+		counts := map[string]int{}
+		for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+			var ev struct{ Event, Topic string }
+			if json.Unmarshal([]byte(line), &ev) == nil {
+				counts[ev.Topic+":"+ev.Event]++
+				if strings.HasSuffix(ev.Event, ":error") {
+					t.Fatalf("the worker reported %s", line)
+				}
 			}
 		}
-	}
-	want := map[string]int{"score:completed": 3, "flaky:failed": 3, "flaky:completed": 3, "check:completed": 2, "check:bpmnError": 1}
-	for k, n := range want {
-		if counts[k] != n {
-			t.Errorf("worker events %s: %d, want %d (all: %v)", k, counts[k], n, counts)
+		if maps.Equal(counts, want) {
+			break
 		}
+		if ctx.Err() != nil {
+			t.Fatalf("worker events %v, want %v", counts, want)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// syncBuffer is a bytes.Buffer that a process writes while a test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
