@@ -100,9 +100,9 @@ func auditTarget(c echo.Context, answer []byte) string {
 	switch {
 	case len(route) >= 2 && route[0] == "api" && route[1] == "v1":
 		skip = 2
-	case len(route) >= 3 && "/"+route[0] == engineRESTPrefix && route[1] == "engine" && strings.HasPrefix(route[2], ":"):
+	case len(route) >= 3 && "/"+route[0] == camundaPrefix && route[1] == "engine" && strings.HasPrefix(route[2], ":"):
 		skip = 3 // /engine-rest/engine/{name}/…, as /engine-rest/…
-	case len(route) >= 1 && "/"+route[0] == engineRESTPrefix:
+	case len(route) >= 1 && "/"+route[0] == camundaPrefix:
 		skip = 1
 	}
 	last := -1

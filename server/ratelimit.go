@@ -235,20 +235,6 @@ func rateLimitExempt(path string) bool {
 	return false
 }
 
-// engineRESTPrefix starts the paths of the Camunda-compatible API, whose
-// errors have Camunda's {"type","message"} shape.
-const engineRESTPrefix = "/engine-rest"
-
-// refuse answers a request over its limit: 429 with Retry-After, in
-// Camunda's error shape under /engine-rest, else through handleError.
-func (s *Server) refuse(c echo.Context, e *rateLimitedError) error {
-	if !strings.HasPrefix(c.Request().URL.Path, engineRESTPrefix+"/") {
-		return e
-	}
-	c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfterOf(e.retryAfter)))
-	return c.JSON(http.StatusTooManyRequests, map[string]string{"type": "RestException", "message": e.Error()})
-}
-
 // hasCredentials reports whether a request carries credentials: an
 // Authorization header or the session cookie.
 func hasCredentials(r *http.Request) bool {
@@ -290,12 +276,12 @@ func (s *Server) limitAddress(next echo.HandlerFunc) echo.HandlerFunc {
 		key := addressKey(c.RealIP())
 		if !hasCredentials(c.Request()) {
 			if ok, wait := s.addrLimit.take(key); !ok {
-				return s.refuse(c, &rateLimitedError{who: "this address", retryAfter: wait})
+				return &rateLimitedError{who: "this address", retryAfter: wait}
 			}
 			return next(c)
 		}
 		if wait := s.addrLimit.wait(key); wait > 0 {
-			return s.refuse(c, &rateLimitedError{who: "this address", retryAfter: wait})
+			return &rateLimitedError{who: "this address", retryAfter: wait}
 		}
 		err := next(c)
 		// Only credentials refused as wrong spend a token: a request that
@@ -317,7 +303,7 @@ func (s *Server) limitCaller(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		if ok, wait := s.callerLimit.take("caller:" + p.Actor()); !ok {
-			return s.refuse(c, &rateLimitedError{who: "this caller", retryAfter: wait})
+			return &rateLimitedError{who: "this caller", retryAfter: wait}
 		}
 		return next(c)
 	}
