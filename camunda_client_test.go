@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -13,86 +12,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// servedBaton is a `baton serve` process started by a test.
-type servedBaton struct {
-	URL  string
-	mu   sync.Mutex
-	logs bytes.Buffer
-}
-
-// Logs returns what the process logged so far.
-func (s *servedBaton) Logs() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.logs.String()
-}
-
-// serveBaton runs `baton serve` (this test binary, see TestMain) with args
-// on dbURL and a free port, and returns once /readyz answers 200; the
-// process is killed at cleanup.
-func serveBaton(t *testing.T, dbURL string, args ...string) *servedBaton {
-	t.Helper()
-	all, _ := json.Marshal(append([]string{"serve", "--addr", "127.0.0.1:0", "--log-format", "json"}, args...))
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "BATON_SERVE_HELPER=1", "BATON_SERVE_ARGS="+string(all), "BATON_DATABASE_URL="+dbURL)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	s := &servedBaton{}
-	urlCh := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		re := regexp.MustCompile(`"url":"(http://[^"]+)"`)
-		for sc.Scan() {
-			s.mu.Lock()
-			s.logs.WriteString(sc.Text() + "\n")
-			s.mu.Unlock()
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case urlCh <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
-	select {
-	case s.URL = <-urlCh:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("baton serve did not listen\n%s", s.Logs())
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		res, err := http.Get(s.URL + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return s
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz never answered 200: %v\n%s", err, s.Logs())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // TestCamundaExternalTaskClient runs Camunda's own JavaScript worker
 // (examples/camunda-worker: camunda-external-task-client-js 3.1.0, which
@@ -113,7 +37,7 @@ func TestCamundaExternalTaskClient(t *testing.T) {
 	if code, out, errOut := baton(t, "user", "add", "loanworker", "--password", "worker-password", "--role", "developer", "--database-url", dbURL); code != 0 {
 		t.Fatalf("baton user add: exit %d\n%s%s", code, out, errOut)
 	}
-	b := serveBaton(t, dbURL)
+	b := serveBaton(t, dbURL, nil)
 
 	// Deploy the model and start three loans.
 	model, err := os.ReadFile("examples/camunda-worker/loan.bpmn")
@@ -246,22 +170,4 @@ func TestCamundaExternalTaskClient(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// syncBuffer is a bytes.Buffer that a process writes while a test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

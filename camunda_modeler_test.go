@@ -44,7 +44,7 @@ func TestServeCamundaModeler(t *testing.T) {
 					t.Fatalf("baton user add %s: exit %d\n%s%s", u[0], code, out, errOut)
 				}
 			}
-			b := serveBaton(t, db)
+			b := serveBaton(t, db, nil)
 			call := func(user, method, path, contentType string, body []byte, status int) []byte {
 				t.Helper()
 				req, _ := http.NewRequest(method, b.URL+"/engine-rest"+path, bytes.NewReader(body))

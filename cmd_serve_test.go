@@ -1,19 +1,13 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -46,69 +40,8 @@ func TestMain(m *testing.M) {
 // SIGTERM and expects exit status 0.
 func TestServe(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	args, _ := json.Marshal([]string{"serve", "--addr", "127.0.0.1:0", "--deploy", "examples", "--demo", "--log-format", "json"})
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "BATON_SERVE_HELPER=1", "BATON_SERVE_ARGS="+string(args),
-		"BATON_DATABASE_URL=sqlite://"+filepath.Join(dir, "baton.db"))
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-		}
-	})
-
-	// The listening line names the URL; the rest of the log is kept for failures.
-	var logBuf bytes.Buffer
-	urlCh := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		re := regexp.MustCompile(`"url":"(http://[^"]+)"`)
-		for sc.Scan() {
-			logBuf.WriteString(sc.Text() + "\n")
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case urlCh <- m[1]:
-				default:
-				}
-			}
-		}
-		done <- cmd.Wait()
-	}()
-	var url string
-	select {
-	case url = <-urlCh:
-	case err := <-done:
-		t.Fatalf("baton serve exited early: %v\n%s", err, logBuf.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("baton serve did not listen\n%s", logBuf.String())
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, "GET", url+"/readyz", nil)
-		res, err := http.DefaultClient.Do(req)
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("/readyz never answered 200: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	b := serveBaton(t, "sqlite://"+filepath.Join(t.TempDir(), "baton.db"), nil, "--deploy", "examples", "--demo")
+	url := b.URL
 	// The first --demo start began instances: demo has tasks waiting.
 	req, _ := http.NewRequest("GET", url+"/api/v1/tasks", nil)
 	req.SetBasicAuth("demo", "baton-demo")
@@ -147,9 +80,7 @@ func TestServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond) // the server has read the headers and waits for the body
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+	b.Terminate()
 	time.Sleep(200 * time.Millisecond)
 	pw.Write([]byte(`{"amount":5}}`))
 	pw.Close()
@@ -158,22 +89,17 @@ func TestServe(t *testing.T) {
 	} else {
 		res.Body.Close()
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("baton serve exited with %v after SIGTERM\n%s", err, logBuf.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("baton serve did not stop after SIGTERM")
+	if err := b.Wait(30 * time.Second); err != nil {
+		t.Fatalf("baton serve exited with %v after SIGTERM\n%s", err, b.LogTail())
 	}
 	for _, want := range []string{"added demo users", "127.0.0.1", `"msg":"stopped"`} {
-		if !strings.Contains(logBuf.String(), want) {
-			t.Errorf("the log lacks %q:\n%s", want, logBuf.String())
+		if !strings.Contains(b.Logs(), want) {
+			t.Errorf("the log lacks %q:\n%s", want, b.Logs())
 		}
 	}
-	if !strings.Contains(stdout.String(), "curl -s -u analyst:baton-analyst -X POST "+url+"/api/v1/process-definitions/key/order/start") ||
-		!strings.Contains(stdout.String(), "analyst    baton-analyst") {
-		t.Errorf("stdout lacks the start hint:\n%s", stdout.String())
+	if !strings.Contains(b.Stdout.String(), "curl -s -u analyst:baton-analyst -X POST "+url+"/api/v1/process-definitions/key/order/start") ||
+		!strings.Contains(b.Stdout.String(), "analyst    baton-analyst") {
+		t.Errorf("stdout lacks the start hint:\n%s", b.Stdout.String())
 	}
 }
 

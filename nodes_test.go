@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"regexp"
 	"slices"
 	"strconv"
 	"sync"
@@ -66,11 +62,11 @@ func TestSeveralNodes(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	nodes := make([]*nodeProc, 3)
+	nodes := make([]*servedBaton, 3)
 	for i := range nodes {
-		nodes[i] = startNode(ctx, t, fmt.Sprintf("node-%d", i), dbURL)
+		nodes[i] = startNode(t, fmt.Sprintf("node-%d", i), dbURL)
 	}
-	api := nodes[0].url
+	api := nodes[0].URL
 	deploy := func(b *bpmntest.Builder) {
 		res, err := adminPost(api+"/api/v1/deployments", "application/xml", bytes.NewReader(b.XML()))
 		if err != nil {
@@ -123,7 +119,7 @@ WHERE h.type = 'timerFired' AND j.kind = 'timer'`).Scan(&lags).Error; err != nil
 			var done int
 			db.Raw(`SELECT count(*) FROM side_effects`).Scan(&done)
 			if done >= n/3 {
-				nodes[2].kill()
+				nodes[2].Kill()
 				killed.Store(true)
 				t.Logf("node-2 killed (SIGKILL) after %d of %d jobs", done, n)
 				return
@@ -176,7 +172,7 @@ func openNodesDB(t *testing.T, dbURL string) *gorm.DB {
 }
 
 // startMany starts n instances of key through the nodes, 12 at a time.
-func startMany(ctx context.Context, t *testing.T, nodes []*nodeProc, key string, n int, body string) {
+func startMany(ctx context.Context, t *testing.T, nodes []*servedBaton, key string, n int, body string) {
 	t.Helper()
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -185,7 +181,7 @@ func startMany(ctx context.Context, t *testing.T, nodes []*nodeProc, key string,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			url := nodes[w%len(nodes)].url + "/api/v1/process-definitions/key/" + key + "/start"
+			url := nodes[w%len(nodes)].URL + "/api/v1/process-definitions/key/" + key + "/start"
 			for ctx.Err() == nil && next.Add(1) <= int64(n) {
 				res, err := adminPost(url, "application/json", bytes.NewReader([]byte(body)))
 				if err != nil {
@@ -208,7 +204,7 @@ func startMany(ctx context.Context, t *testing.T, nodes []*nodeProc, key string,
 }
 
 // waitCount polls query until it counts want.
-func waitCount(ctx context.Context, t *testing.T, db *gorm.DB, query string, want int, nodes []*nodeProc) {
+func waitCount(ctx context.Context, t *testing.T, db *gorm.DB, query string, want int, nodes []*servedBaton) {
 	t.Helper()
 	for {
 		var got int
@@ -219,100 +215,15 @@ func waitCount(ctx context.Context, t *testing.T, db *gorm.DB, query string, wan
 			return
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("%s: %d, want %d\nnode-0 log:\n%s", query, got, want, nodes[0].logTail())
+			t.Fatalf("%s: %d, want %d\nnode-0 log:\n%s", query, got, want, nodes[0].LogTail())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-// nodeProc is one `baton serve` process of TestSeveralNodes.
-type nodeProc struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	url    string
-	mu     sync.Mutex
-	log    bytes.Buffer
-	exited chan struct{}
-}
-
-// startNode starts `baton serve` with the work handler, a short lease and a
-// free port, and waits until it is ready.
-func startNode(ctx context.Context, t *testing.T, name, dbURL string) *nodeProc {
+// startNode starts `baton serve` with the work handler of node name, a
+// short lease and four job workers, and waits until it is ready.
+func startNode(t *testing.T, name, dbURL string) *servedBaton {
 	t.Helper()
-	args, _ := json.Marshal([]string{"serve", "--addr", "127.0.0.1:0", "--log-format", "json", "--job-lease", "3s", "--job-workers", "4"})
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "BATON_SERVE_HELPER=1", "BATON_SERVE_ARGS="+string(args), "BATON_DATABASE_URL="+dbURL,
-		"BATON_TEST_WORK_HANDLER="+name)
-	cmd.Stdout = io.Discard
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &nodeProc{t: t, cmd: cmd, exited: make(chan struct{})}
-	t.Cleanup(p.kill)
-	urlCh := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(nil, 1<<20)
-		re := regexp.MustCompile(`"url":"(http://[^"]+)"`)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.log.WriteString(sc.Text() + "\n")
-			if p.log.Len() > 1<<20 {
-				p.log.Next(p.log.Len() - 1<<19)
-			}
-			p.mu.Unlock()
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case urlCh <- m[1]:
-				default:
-				}
-			}
-		}
-		cmd.Wait()
-		close(p.exited)
-	}()
-	select {
-	case p.url = <-urlCh:
-	case <-p.exited:
-		t.Fatalf("%s exited before listening:\n%s", name, p.logTail())
-	case <-ctx.Done():
-		t.Fatalf("%s did not listen:\n%s", name, p.logTail())
-	}
-	for {
-		res, err := http.Get(p.url + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("%s never ready:\n%s", name, p.logTail())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (p *nodeProc) kill() {
-	select {
-	case <-p.exited:
-		return
-	default:
-	}
-	p.cmd.Process.Kill()
-	<-p.exited
-}
-
-func (p *nodeProc) logTail() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	b := p.log.Bytes()
-	if len(b) > 6000 {
-		b = b[len(b)-6000:]
-	}
-	return string(b)
+	return serveBaton(t, dbURL, []string{"BATON_TEST_WORK_HANDLER=" + name}, "--job-lease", "3s", "--job-workers", "4")
 }

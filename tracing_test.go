@@ -1,21 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -152,54 +146,8 @@ func TestServeExportsTraces(t *testing.T) {
 	dir := t.TempDir()
 	dbURL := "sqlite://" + filepath.Join(dir, "baton.db")
 	seedTestAdmin(t, dbURL)
-	args, _ := json.Marshal([]string{"serve", "--addr", "127.0.0.1:0", "--deploy", "examples", "--log-format", "json"})
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "BATON_SERVE_HELPER=1", "BATON_SERVE_ARGS="+string(args),
-		"BATON_DATABASE_URL="+dbURL, "BATON_OTEL_ENDPOINT="+collector.URL)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-		}
-	})
-	var logMu sync.Mutex
-	var logLines []string
-	urlCh, done := make(chan string, 1), make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		re := regexp.MustCompile(`"url":"(http://[^"]+)"`)
-		for sc.Scan() {
-			logMu.Lock()
-			logLines = append(logLines, sc.Text())
-			logMu.Unlock()
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case urlCh <- m[1]:
-				default:
-				}
-			}
-		}
-		done <- cmd.Wait()
-	}()
-	logText := func() string {
-		logMu.Lock()
-		defer logMu.Unlock()
-		return strings.Join(logLines, "\n")
-	}
-	var url string
-	select {
-	case url = <-urlCh:
-	case err := <-done:
-		t.Fatalf("baton serve exited early: %v\n%s", err, logText())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("baton serve did not listen\n%s", logText())
-	}
+	b := serveBaton(t, dbURL, []string{"BATON_OTEL_ENDPOINT=" + collector.URL}, "--deploy", "examples")
+	url := b.URL
 
 	req, _ := http.NewRequest("POST", url+"/api/v1/process-definitions/key/order/start", strings.NewReader(`{"variables":{"amount":5}}`))
 	req.Header.Set("Content-Type", "application/json")
@@ -214,16 +162,9 @@ func TestServeExportsTraces(t *testing.T) {
 	if res.StatusCode != http.StatusCreated {
 		t.Fatalf("start: %d %s", res.StatusCode, body)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("baton serve exited with %v after SIGTERM\n%s", err, logText())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("baton serve did not stop after SIGTERM")
+	b.Terminate()
+	if err := b.Wait(30 * time.Second); err != nil {
+		t.Fatalf("baton serve exited with %v after SIGTERM\n%s", err, b.LogTail())
 	}
 
 	recv.mu.Lock()
@@ -234,7 +175,7 @@ func TestServeExportsTraces(t *testing.T) {
 	}
 	reqSpans := recv.named("POST /api/v1/process-definitions/key/:key/start")
 	if len(reqSpans) != 1 {
-		t.Fatalf("collector got %d spans of the start request, want 1 (flushed on exit)\n%s", len(reqSpans), logText())
+		t.Fatalf("collector got %d spans of the start request, want 1 (flushed on exit)\n%s", len(reqSpans), b.Logs())
 	}
 	rs := reqSpans[0]
 	if rs.service != "baton" || hex.EncodeToString(rs.span.GetTraceId()) != traceID || hex.EncodeToString(rs.span.GetParentSpanId()) != callerSpan ||
@@ -251,7 +192,7 @@ func TestServeExportsTraces(t *testing.T) {
 	if !child {
 		t.Fatalf("no start command span is a child of the request's span %x", rs.span.GetSpanId())
 	}
-	if !strings.Contains(logText(), `"traceId":"`+traceID+`"`) || !strings.Contains(logText(), "tracing: exporting spans over OTLP/HTTP") {
-		t.Fatalf("the log lacks the request's trace id or the tracing line:\n%s", logText())
+	if !strings.Contains(b.Logs(), `"traceId":"`+traceID+`"`) || !strings.Contains(b.Logs(), "tracing: exporting spans over OTLP/HTTP") {
+		t.Fatalf("the log lacks the request's trace id or the tracing line:\n%s", b.Logs())
 	}
 }
