@@ -153,6 +153,9 @@ func (u *UI) inbox(c echo.Context) error {
 	if err := u.listInto(c, q, &data); err != nil {
 		return err
 	}
+	if err := u.agesInto(c, q, &data); err != nil {
+		return err
+	}
 	p.Data = data
 	return u.render(c, http.StatusOK, "inbox", "layout", p)
 }
@@ -174,8 +177,7 @@ func (u *UI) inboxTasks(c echo.Context) error {
 	return u.render(c, http.StatusOK, "inbox", "tasks", p)
 }
 
-// listInto reads the task list of q into data, and the ages of the first
-// 1,000 tasks of the view for the chart.
+// listInto reads the page of the task list of q into data.
 func (u *UI) listInto(c echo.Context, q url.Values, data *inboxPage) error {
 	lq := url.Values{}
 	for k, v := range q {
@@ -194,6 +196,12 @@ func (u *UI) listInto(c echo.Context, q url.Values, data *inboxPage) error {
 		pq.Set("after", after)
 	}
 	data.PollURL = data.ListURL + "&" + pq.Encode()
+	return nil
+}
+
+// agesInto reads the ages of the first 1,000 tasks of q into data, for
+// the chart of the full page (the list's refreshes do not show it).
+func (u *UI) agesInto(c echo.Context, q url.Values, data *inboxPage) error {
 	var all taskList
 	aq := url.Values{}
 	for k, v := range q {
